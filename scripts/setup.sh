@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything the pipeline and its tests need on a fresh Debian machine:
 # bedtools (apt, when missing), a Python virtual environment in .venv, torch (the local CPU
-# build where one exists, else PyPI), and this package with snakemake and the dev tools.
+# build where one exists, else PyPI), and this package with snakemake, the dev tools and the
+# SLURM executor plugin (for `snakemake --profile slurm`).
 # Safe to rerun: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +36,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
             || "${PIP[@]}" install "torch>=2.2,<3"
     fi
     echo "setup: installing nettime and its dependencies into $VENV"
-    "${PIP[@]}" install -e ".[dev]"
+    "${PIP[@]}" install -e ".[dev,slurm]"
     touch "$stamp"
 fi
 echo "setup: ready ($("$VENV/bin/python" --version), $(bedtools --version))"
