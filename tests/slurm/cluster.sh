@@ -110,7 +110,6 @@ JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 MinJobAge=3600
 DefMemPerCPU=1000
-AccountingStorageTRES=gres/gpu
 GresTypes=gpu
 NodeName=$host CPUs=$cpus RealMemory=$mem Gres=gpu:fake:1 State=UNKNOWN
 PartitionName=cpu Nodes=$host Default=YES MaxTime=INFINITE State=UP
@@ -123,9 +122,17 @@ EOF
 }
 
 wait_idle() {
-    local state
-    for _ in $(seq 120); do
-        state=$(sinfo -h -N -o %t 2>/dev/null | head -n 1 || true)
+    local state=""
+    for _ in $(seq 60); do
+        for daemon in slurmctld slurmd; do
+            # The pid file appears a moment after the daemon forks.
+            if [ -f "$RUN_DIR/$daemon.pid" ] && ! kill -0 "$(cat "$RUN_DIR/$daemon.pid")" 2>/dev/null; then
+                log "$daemon died:"
+                tail -n 5 "$LOG_DIR/$daemon.log" >&2
+                return 1
+            fi
+        done
+        state=$(timeout 5 sinfo -h -N -o %t 2>/dev/null | head -n 1 || true)
         case "$state" in
         idle | mix | alloc) return 0 ;;
         esac
@@ -141,10 +148,12 @@ stop_pidfile() {
     pid=$(cat "$file")
     if kill -0 "$pid" 2>/dev/null; then
         kill "$pid"
-        for _ in $(seq 50); do
+        for _ in $(seq 100); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
+        # slurmd ignores TERM while it retries registering with a dead controller.
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
     fi
     rm -f "$file"
 }
@@ -155,14 +164,13 @@ up() {
     local t0=$SECONDS
     install_packages
     local t1=$SECONDS
+    # A cluster left by an earlier `up` restarts with the configuration written now.
+    stop_pidfile "$RUN_DIR/slurmd.pid"
+    stop_pidfile "$RUN_DIR/slurmctld.pid"
     write_config
     start_munge
-    if ! [ -f "$RUN_DIR/slurmctld.pid" ] || ! kill -0 "$(cat "$RUN_DIR/slurmctld.pid")" 2>/dev/null; then
-        slurmctld -c -i
-    fi
-    if ! [ -f "$RUN_DIR/slurmd.pid" ] || ! kill -0 "$(cat "$RUN_DIR/slurmd.pid")" 2>/dev/null; then
-        slurmd
-    fi
+    slurmctld -c -i
+    slurmd
     wait_idle
     log "up in $((SECONDS - t0)) s (packages $((t1 - t0)) s, start $((SECONDS - t1)) s)"
     sinfo
