@@ -11,7 +11,10 @@ def _load_project():
     try:
         return load_project(config_path, config=config)
     except ConfigError as error:
-        print(f"Invalid configuration ({len(error.problems)} problem(s)):", file=sys.stderr)
+        print(
+            f"Invalid configuration ({len(error.problems)} problem(s)):",
+            file=sys.stderr,
+        )
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         sys.stderr.flush()
@@ -24,7 +27,9 @@ RESOURCES = f"resources/{SOURCE}"
 CONDITIONS = PROJECT.condition_names()
 CELL_ASSAYS = [
     f"{cell}.{assay}"
-    for cell, assay in zip(PROJECT.cell_features["cell_type"], PROJECT.cell_features["assay"])
+    for cell, assay in zip(
+        PROJECT.cell_features["cell_type"], PROJECT.cell_features["assay"]
+    )
 ]
 SPLITS = ["train", "valid", "test"]
 LABEL_SETS = ["conserved", "relaxed"]
