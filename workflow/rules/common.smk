@@ -35,14 +35,6 @@ SPLITS = ["train", "valid", "test"]
 LABEL_SETS = ["conserved", "relaxed"]
 
 
-wildcard_constraints:
-    condition=r"[A-Za-z0-9][A-Za-z0-9_-]*\.[A-Za-z0-9][A-Za-z0-9_-]*",
-    cell=r"[A-Za-z0-9][A-Za-z0-9_-]*",
-    assay=r"DNase|ATAC|H3K4me1|H3K4me3|H3K27ac",
-    split="train|valid|test",
-    label_set="conserved|relaxed",
-
-
 # ---- the acquired data, identical in layout for every source ---------------------------------
 # resources/{source}/genome/genome.fa (+ .fai), chrom.sizes, blacklist.bed
 # resources/{source}/peaks/{TF}.{cell}.{conserved|relaxed}.narrowPeak.gz
