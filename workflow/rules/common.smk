@@ -1,4 +1,4 @@
-# Shared by every rule file: the validated configuration, file-name helpers and wildcards.
+# Shared by all rule files; the validated configuration and file-name helpers.
 # Library code lives in src/nettime; rules stay thin.
 import sys
 
