@@ -24,6 +24,7 @@ also planted in closed chromatin (decoys) and never bound.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -34,7 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
 import pandas as pd
 
@@ -220,7 +220,6 @@ def motif_families(motifs: dict[str, Motif]) -> dict[str, int]:
 # stage 1: the world
 
 
-@numba.njit(cache=True)
 def _markov_chain(cumulative: np.ndarray, levels: np.ndarray, block: int,
                   uniforms: np.ndarray) -> np.ndarray:
     """Sample an order-2 Markov chain; ``cumulative`` float64 (K, 16, 4) per GC level."""
@@ -238,6 +237,15 @@ def _markov_chain(cumulative: np.ndarray, levels: np.ndarray, block: int,
         out[i] = c
         a, b = b, c
     return out
+
+
+@functools.cache
+def _markov_kernel() -> Callable[..., np.ndarray]:
+    # numba is imported and the kernel compiled only when a genome is made, so the other
+    # stages (and the workflow's parsing) start fast.
+    import numba
+
+    return numba.njit(cache=True)(_markov_chain)
 
 
 def markov_tables(seed: int, levels: int = 9) -> tuple[np.ndarray, np.ndarray]:
@@ -337,7 +345,7 @@ def simulate_world(spec: WorldSpec, outdir: str | os.PathLike[str],
         walk = (walk - walk.mean()) / (walk.std() + 1e-9)
         level = np.clip(np.round((len(gc_levels) - 1) / 2 + 1.5 * walk), 0,
                         len(gc_levels) - 1).astype(np.int64)
-        codes = _markov_chain(cumulative, level, block, rng.random(size))
+        codes = _markov_kernel()(cumulative, level, block, rng.random(size))
 
         # N gaps: both telomeres and a centromere-like gap.
         tel = max(1000, int(size * 0.004)) // BIN * BIN
@@ -639,7 +647,9 @@ def _signal_track(assay: str, size: int, elements: pd.DataFrame, bound: pd.DataF
                   ) -> np.ndarray:
     """float64 (size // BIN,): one assay's signal on one chromosome, in BIN-bp bins."""
     n_bins = size // BIN
-    track = np.round(rng.gamma(0.3, 0.25, n_bins), 1)  # sparse background
+    # Background in 100-bp blocks, mostly zero: few runs, so small bigWig files.
+    coarse = np.round(rng.gamma(0.25, 0.3, -(-n_bins // 10)) * 5) / 5
+    track = np.repeat(coarse, 10)[:n_bins]
     openness = elements["open"].to_numpy()
     starts = elements["start"].to_numpy() // BIN
     ends = elements["end"].to_numpy() // BIN
