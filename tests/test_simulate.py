@@ -413,3 +413,18 @@ def test_relaxed_peaks_gzip_is_text(sim):
     with gzip.open(sim / "peaks" / "JUND.K562.relaxed.narrowPeak.gz", "rt") as handle:
         first = handle.readline().rstrip("\n").split("\t")
     assert len(first) == NARROWPEAK_COLUMNS and first[0].startswith("chr")
+
+
+def test_atac_track_is_dnase_like(sim, tmp_path, sizes):
+    from nettime.simulate import simulate_cell
+
+    copy = tmp_path / "copy"
+    shutil.copytree(sim, copy)
+    simulate_cell(copy, "K562", ["ATAC"])
+    elements = pd.read_csv(copy / "truth" / "elements.tsv", sep="\t")
+    opened = elements[elements["open_K562"] > 0].iloc[0]
+    with pyBigWig.open(str(copy / "features" / "K562.ATAC.bigWig")) as bw:
+        assert bw.chroms() == sizes
+        assert bw.stats(opened["chrom"], int(opened["start"]), int(opened["end"]),
+                        type="max")[0] > 2
+    assert len(_read_peaks(copy / "features" / "K562.ATAC.narrowPeak.gz")) > 10

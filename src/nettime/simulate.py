@@ -536,17 +536,24 @@ def read_world(outdir: str | os.PathLike[str]) -> dict[str, Any]:
         return json.load(handle)
 
 
-def _allowed_positions(sizes: dict[str, int], excluded: pd.DataFrame, width: int,
-                       n: int, rng: np.random.Generator) -> pd.DataFrame:
-    """``n`` random windows of ``width`` bp that avoid ``excluded`` intervals."""
+def _allowed_positions(sizes: dict[str, int], excluded: pd.DataFrame,
+                       widths: int | Sequence[int], n: int, rng: np.random.Generator
+                       ) -> pd.DataFrame:
+    """``n`` random windows that avoid ``excluded`` intervals, of width ``widths`` (one value,
+    or one per window), on chromosomes drawn in proportion to their length."""
     chroms = list(sizes)
     lengths = np.array([sizes[c] for c in chroms], dtype=float)
+    blocked = {c: (g["start"].to_numpy(), g["end"].to_numpy())
+               for c, g in excluded.groupby("chrom")}
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    want = np.broadcast_to(np.asarray(widths, dtype=np.int64), (n,))
     out = []
     while len(out) < n:
+        width = int(want[len(out)])
         c = chroms[int(rng.choice(len(chroms), p=lengths / lengths.sum()))]
         pos = int(rng.integers(0, sizes[c] - width))
-        ex = excluded[excluded["chrom"] == c]
-        if ((ex["start"] < pos + width) & (ex["end"] > pos)).any():
+        lo, hi = blocked.get(c, empty)
+        if ((lo < pos + width) & (hi > pos)).any():
             continue
         out.append((c, pos, pos + width))
     return pd.DataFrame(out, columns=["chrom", "start", "end"])
@@ -922,8 +929,7 @@ def motif_enrichment(outdir: str | os.PathLike[str], tf: str, cell_types: Sequen
     gaps = read_bed3(out / "truth" / "gaps.bed")
     rng = stream(seed, "background", tf)
     widths = (peaks["end"] - peaks["start"]).to_numpy()
-    background = pd.concat([_allowed_positions(sizes, gaps, int(w), 1, rng) for w in widths],
-                           ignore_index=True)
+    background = _allowed_positions(sizes, gaps, widths, len(widths), rng)
     fasta = out / "genome" / "genome.fa"
     fractions = []
     for windows in (peaks, background):
