@@ -6,6 +6,7 @@ from __future__ import annotations
 import filecmp
 import gzip
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -373,8 +374,11 @@ def test_cli_simulate_matches_library(tmp_path, sim, capsys):
 
 def _snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("snakemake")
+    # The jobs import this checkout's nettime, whatever the environment has installed.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}
     return subprocess.run([str(exe), "-s", str(ROOT / "workflow" / "Snakefile"), *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=600)
+                          cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
 
 
 @pytest.mark.workflow
@@ -382,6 +386,18 @@ def test_workflow_dry_run_default_config():
     result = _snakemake("-n", "--cores", "1", cwd=ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "simulate_world" in result.stdout and "simulate_portal" in result.stdout
+
+
+@pytest.mark.workflow
+def test_workflow_stops_on_unknown_motif_before_any_job(tmp_path):
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    bad = tmp_path / "config" / "tiny" / "bad.yaml"
+    bad.write_text(TINY.read_text().replace("MA0139.2", "MA9999.9"))
+    result = _snakemake("-n", "--cores", "1", "--configfile", "config/tiny/bad.yaml",
+                        cwd=tmp_path)
+    assert result.returncode != 0
+    assert "key 'motifs.CTCF': JASPAR matrix 'MA9999.9'" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.workflow
