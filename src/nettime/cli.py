@@ -25,6 +25,19 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    from nettime.simulate import parse_scale, simulate
+
+    project = load_project(args.config)
+    try:
+        scale = parse_scale(args.scale) if args.scale is not None else None
+    except ValueError as exc:
+        raise UsageError(f"--scale: {exc}") from None
+    simulate(project, args.outdir, scale=scale, seed=args.seed, progress=not args.quiet)
+    print(f"simulated data set written to {args.outdir}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nettime", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"nettime {__version__}")
@@ -34,6 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--config", default="config/config.yaml",
                           help="configuration file (default: %(default)s)")
     validate.set_defaults(func=_validate)
+
+    simulate = verbs.add_parser("simulate", help="make the simulated ENCODE-like data set")
+    simulate.add_argument("--config", default="config/config.yaml",
+                          help="configuration file (default: %(default)s)")
+    simulate.add_argument("--scale", default=None,
+                          help="tiny, demo, large or a genome length in bp "
+                          "(default: simulation.scale of the config)")
+    simulate.add_argument("--seed", type=int, default=None,
+                          help="random seed (default: simulation.seed of the config)")
+    simulate.add_argument("--outdir", default="resources/simulated",
+                          help="output folder (default: %(default)s)")
+    simulate.add_argument("--quiet", action="store_true", help="no progress display")
+    simulate.set_defaults(func=_simulate)
     return parser
 
 

@@ -78,4 +78,54 @@ def acquired_data():
 
 def all_targets():
     """What `snakemake` with no target builds: grows as stages are added."""
-    return acquired_data()
+    targets = acquired_data()
+    # ---- simulated data set (issue 2, rules/simulate.smk) ----
+    if SOURCE == "simulated":
+        targets += simulated_targets()
+    return targets
+
+
+# ---- simulated data set (issue 2): paths and helpers of rules/simulate.smk ----------------
+from pathlib import Path
+
+from nettime.simulate import load_motif_table, portal_json_paths
+
+SIM = "resources/simulated"
+SIM_WORLD = {
+    "fasta": f"{SIM}/genome/genome.fa",
+    "fai": f"{SIM}/genome/genome.fa.fai",
+    "sizes": f"{SIM}/genome/chrom.sizes",
+    "blacklist": f"{SIM}/genome/blacklist.bed",
+    "world": f"{SIM}/truth/world.json",
+    "gaps": f"{SIM}/truth/gaps.bed",
+    "elements": f"{SIM}/truth/elements.tsv",
+    "sites": f"{SIM}/truth/sites.bed",
+    "decoys": f"{SIM}/truth/decoys.bed",
+    "binding": f"{SIM}/truth/binding.tsv.gz",
+    "meme": f"{SIM}/motifs/planted.meme",
+}
+SIM_TFS = sorted(PROJECT.tfs)
+SIM_MOTIFS = {tf: str(PROJECT.config["motifs"].get(tf, "")) for tf in SIM_TFS}
+
+if SOURCE == "simulated":
+    # An unknown JASPAR ID or unreadable MEME file stops here, before any job.
+    try:
+        load_motif_table(PROJECT.config["motifs"], SIM_TFS, PROJECT.config_path)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"Invalid configuration: {problem}", file=sys.stderr)
+        sys.exit(1)
+
+
+def simulation_root(wildcards, output):
+    # The output folder, from an output path (resources/simulated/<stage>/<file>).
+    return str(Path(output[0]).parents[1])
+
+
+def simulated_targets():
+    """Simulated-only outputs: ground truth per condition and the portal metadata."""
+    files = list(SIM_WORLD.values())
+    files += [f"{SIM}/truth/{condition}.sites.bed" for condition in CONDITIONS]
+    files += [f"{SIM}/portal/files.tsv"]
+    files += [f"{SIM}/{path}" for path in portal_json_paths(PROJECT)]
+    return files
