@@ -294,7 +294,7 @@ def train_crf(
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-        running, seen = running + float(loss), seen + 1
+        running, seen = running + float(loss.detach()), seen + 1
         if step % eval_every == 0 or step == steps:
             nll = _nll_mean(crf, select_e, select_t, batch_size)
             improved = nll < best_nll
