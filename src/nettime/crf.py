@@ -157,6 +157,11 @@ def class_log_prior(positive_fraction: float) -> tuple[float, float]:
     return (math.log1p(-f), math.log(f))
 
 
+def _log_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Matrix product in the log semiring: ``logsumexp_k(a[..., i, k] + b[..., k, j])``."""
+    return torch.logsumexp(a.unsqueeze(-1) + b.unsqueeze(-3), dim=-2)
+
+
 class LinearChainCRF(torch.nn.Module):
     """Two-tag linear-chain CRF: ``score(y) = start[y0] + sum_t emit[t, yt] +
     sum_t trans[y(t-1), yt] + end[y(L-1)]``.
@@ -189,13 +194,26 @@ class LinearChainCRF(torch.nn.Module):
 
     def log_partition(self, emissions: torch.Tensor) -> torch.Tensor:
         """Log of the sum of ``exp(score)`` over all 2**L tag sequences (forward algorithm):
-        emissions float (B, L, 2) -> float (B,)."""
+        emissions float (B, L, 2) -> float (B,).
+
+        The forward recursion is a product of L - 1 transfer matrices in the log semiring,
+        ``M_t[i, j] = trans[i, j] + emit[t, j]``; the product is associative, so it is reduced
+        pairwise in log2(L) vectorised steps instead of L sequential ones (same result, much
+        faster under autograd).
+        """
         self._check(emissions)
-        alpha = self.start + emissions[:, 0]  # (B, 2): best-so-far over paths ending in a tag
-        for t in range(1, emissions.shape[1]):
-            # alpha'[j] = logsumexp_i(alpha[i] + trans[i, j]) + emit[t, j]
-            alpha = torch.logsumexp(alpha.unsqueeze(2) + self.transitions, dim=1) + emissions[:, t]
-        return torch.logsumexp(alpha + self.end, dim=1)
+        alpha = (self.start + emissions[:, 0]).unsqueeze(1)  # (B, 1, 2)
+        matrices = self.transitions + emissions[:, 1:].unsqueeze(2)  # (B, L - 1, 2, 2)
+        while matrices.shape[1] > 1:
+            if matrices.shape[1] % 2:  # pad with the identity of the log semiring
+                identity = torch.full((2, 2), -math.inf, dtype=matrices.dtype,
+                                      device=matrices.device).fill_diagonal_(0.0)
+                matrices = torch.cat(
+                    [matrices, identity.expand(len(matrices), 1, 2, 2)], dim=1)
+            matrices = _log_matmul(matrices[:, 0::2], matrices[:, 1::2])
+        if matrices.shape[1] == 1:
+            alpha = _log_matmul(alpha, matrices[:, 0])
+        return torch.logsumexp(alpha.squeeze(1) + self.end, dim=1)
 
     def nll(self, emissions: torch.Tensor, tags: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood ``-log p(tags | emissions)`` per sequence: float (B,)."""
@@ -314,7 +332,7 @@ def train_crf(
     return crf, history
 
 
-def crf_calls(crf: LinearChainCRF, probabilities: np.ndarray, batch_size: int = 256) -> np.ndarray:
+def crf_calls(crf: LinearChainCRF, probabilities: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Viterbi calls: uint8 (m, L) from P(bound) float (m, L), in batches."""
     prior = getattr(crf, "class_log_prior", (0.0, 0.0))
     out = np.empty(np.shape(probabilities), dtype=np.uint8)

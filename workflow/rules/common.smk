@@ -79,6 +79,29 @@ def acquired_data():
     return files
 
 
+# ---- classification and evaluation (issue 6) -------------------------------------------------
+def model_names():
+    """Names of the models in the registry (config `models:`)."""
+    return list(config.get("models", {}))
+
+
+def evaluation_targets(split="test"):
+    """Calls (BED), metric tables, summaries and Wilcoxon tests of every model on a split."""
+    files = []
+    for model in model_names():
+        files += [
+            f"results/calls/{model}/{split}.threshold.bed",
+            f"results/calls/{model}/{split}.crf.bed",
+            f"results/metrics/{model}/{split}.tsv",
+            f"results/metrics/{model}/{split}.summary.tsv",
+            f"results/metrics/{model}/{split}.wilcoxon.tsv",
+        ]
+    return files
+
+
+# ---- end of issue 6 block ----------------------------------------------------------------------
+
+
 def all_targets():
     """What `snakemake` with no target builds: grows as stages are added."""
-    return acquired_data()
+    return acquired_data() + evaluation_targets("test")
