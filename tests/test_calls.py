@@ -142,3 +142,28 @@ def test_mismatched_predictions_are_named(split_files, tmp_path):
         handle["prob/NEW.K562"] = np.zeros((40, LENGTH), dtype=np.float16)
     with pytest.raises(calls.PredictionError, match="no labels for condition NEW.K562"):
         calls.search_threshold(predictions, data, 10)
+
+
+def test_cli_verbs(split_files, tmp_path, capsys):
+    from nettime import cli
+
+    predictions, data, _, _ = split_files
+    files = {"--predictions": str(predictions), "--data": str(data)}
+    common = [item for pair in files.items() for item in pair]
+    assert cli.main(["search-threshold", *common, "--n-thresholds", "20",
+                     "--out", str(tmp_path / "t.tsv")]) == 0
+    assert cli.main(["train-crf", *common, "--steps", "5", "--lr", "0.05",
+                     "--out", str(tmp_path / "crf.pt")]) == 0
+    assert cli.main(["call", *common, "--thresholds", str(tmp_path / "t.tsv"),
+                     "--crf", str(tmp_path / "crf.pt"), "--out", str(tmp_path / "c.h5"),
+                     "--threshold-bed", str(tmp_path / "t.bed"),
+                     "--crf-bed", str(tmp_path / "c.bed")]) == 0
+    assert cli.main(["evaluate", *common, "--calls", str(tmp_path / "c.h5"), "--model", "m",
+                     "--split", "test", "--out", str(tmp_path / "m.tsv")]) == 0
+    assert len(pd.read_csv(tmp_path / "m.tsv", sep="\t")) == len(CONDITIONS) * (7 * 2 + 2 + 3 * 2)
+    capsys.readouterr()
+    with h5py.File(predictions, "a") as handle:
+        handle["prob/NEW.K562"] = np.zeros((40, LENGTH), dtype=np.float16)
+    assert cli.main(["search-threshold", *common, "--out", str(tmp_path / "x.tsv")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "NEW.K562" in err
