@@ -67,12 +67,20 @@ def test_runs_and_merge():
     np.testing.assert_array_equal(row, [0, 0, 2])
     np.testing.assert_array_equal(start, [0, 3, 1])
     np.testing.assert_array_equal(end, [2, 4, 4])
-    merged = calls.merge_intervals(pd.DataFrame({
-        "chrom": ["chr1", "chr1", "chr1", "chr1", "chr2"],
-        "start": [10, 0, 25, 12, 0], "end": [25, 5, 30, 25, 5],
-        "name": ["a", "a", "a", "b", "a"]}))
-    assert merged.values.tolist() == [
-        ["chr1", 0, 5, "a"], ["chr1", 10, 30, "a"], ["chr1", 12, 25, "b"], ["chr2", 0, 5, "a"]]
+    lines = ["chr1\t0\t5\ta", "chr1\t10\t25\ta", "chr1\t12\t20\ta", "chr1\t25\t30\ta",
+             "chr2\t0\t5\ta", "chr1\t12\t25\tb"]  # sorted by name, chrom, start
+    assert list(calls.merge_sorted(lines)) == [
+        ("chr1", 0, 5, "a"), ("chr1", 10, 30, "a"), ("chr2", 0, 5, "a"), ("chr1", 12, 25, "b")]
+
+
+def test_write_sites_sorts_and_merges_on_disk(tmp_path):
+    raw = tmp_path / "raw.bed"
+    raw.write_text("chr2\t5\t9\ta\nchr1\t100\t110\tb\nchr1\t20\t30\ta\n"
+                   "chr1\t105\t120\tb\nchr1\t9\t20\ta\n")
+    assert calls.write_sites(raw, tmp_path / "out.bed") == 3
+    assert (tmp_path / "out.bed").read_text() == (
+        "chr1\t9\t30\ta\nchr1\t100\t120\tb\nchr2\t5\t9\ta\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bed", "raw.bed"]
 
 
 def test_threshold_search_pools_conditions(split_files):
@@ -109,9 +117,11 @@ def test_fit_call_and_evaluate(split_files, tmp_path):
         called = probabilities[condition][30:] > threshold
         assert (sites["end"] - sites["start"]).sum() == called.sum()
         assert calls.runs(called)[0].size == len(sites)
-    # Sorted and disjoint per condition.
+    # Sorted by position, and disjoint per condition.
+    assert bed.sort_values(["chrom", "start"], kind="stable").index.tolist() == bed.index.tolist()
     for _, group in bed.groupby(["name", "chrom"]):
         assert (group["start"].to_numpy()[1:] > group["end"].to_numpy()[:-1]).all()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
     table = evaluation.evaluate_split(predictions, data, "m", "test", tmp_path / "calls.h5",
                                       bin_widths=[20, 60], block_size=16)

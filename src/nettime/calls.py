@@ -25,8 +25,12 @@ chrom, start, end (0-based, half-open) and the condition; rows are sorted by chr
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator, Sequence
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -40,11 +44,12 @@ __all__ = [
     "PredictionError",
     "call_split",
     "fit_crf",
-    "merge_intervals",
+    "merge_sorted",
     "prediction_conditions",
     "read_examples",
     "runs",
     "search_threshold",
+    "write_sites",
 ]
 
 PathLike = str | os.PathLike[str]
@@ -157,11 +162,12 @@ def _sample_sequences(
         parts = {}
         for name, mask, cap in (("fit", ~selecting, max_sequences),
                                 ("select", selecting, max(1, max_sequences // 4))):
-            pairs = np.array([(c, e) for c in range(len(conditions))
-                              for e in np.flatnonzero(mask)], dtype=np.int64)
-            if len(pairs) > cap:
-                pairs = pairs[np.sort(rng.choice(len(pairs), cap, replace=False))]
-            parts[name] = pairs
+            examples = np.flatnonzero(mask)
+            total = len(conditions) * len(examples)
+            # Pair number k is (condition k // n, example k % n); draw pairs without listing them.
+            chosen = np.sort(rng.choice(total, min(cap, total), replace=False))
+            parts[name] = np.stack([chosen // len(examples), examples[chosen % len(examples)]],
+                                   axis=1)
         out = {name: ([], []) for name in parts}
         for index, condition in enumerate(tqdm(conditions, desc="CRF data", unit="condition")):
             rows = {name: pairs[pairs[:, 0] == index, 1] for name, pairs in parts.items()}
@@ -222,35 +228,59 @@ def runs(calls: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return row_s.astype(np.int64), start.astype(np.int64), end.astype(np.int64)
 
 
-def merge_intervals(intervals: pd.DataFrame) -> pd.DataFrame:
-    """Merge overlapping or touching intervals per (name, chrom).
+def merge_sorted(lines: Iterable[str]) -> Iterator[tuple[str, int, int, str]]:
+    """Merge overlapping or touching BED4 intervals of one name and chromosome.
 
     Parameters
     ----------
-    intervals : DataFrame
-        Columns chrom, start, end, name.
+    lines : iterable of str
+        ``chrom\tstart\tend\tname`` lines sorted by name, chrom, then start (numerically).
 
-    Returns
-    -------
-    DataFrame
-        Same columns, disjoint per (name, chrom), sorted by chrom, start, name.
+    Yields
+    ------
+    (chrom, start, end, name)
+        Disjoint, non-touching intervals per (name, chrom), in input order.
     """
-    columns = ["chrom", "start", "end", "name"]
-    if intervals.empty:
-        return pd.DataFrame({c: pd.Series(dtype=intervals[c].dtype) for c in columns})
-    frame = intervals.sort_values(["name", "chrom", "start", "end"]).reset_index(drop=True)
-    group = (frame["name"] + "\t" + frame["chrom"]).to_numpy()
-    reach = frame.groupby(group, sort=False)["end"].cummax().to_numpy()
-    new_group = np.r_[True, group[1:] != group[:-1]]
-    # A new interval starts where it begins past every end seen so far in its group.
-    opens = new_group.copy()
-    opens[1:] |= frame["start"].to_numpy()[1:] > reach[:-1]
-    label = np.cumsum(opens)
-    merged = frame.groupby(label, sort=False).agg(chrom=("chrom", "first"),
-                                                   start=("start", "min"),
-                                                   end=("end", "max"),
-                                                   name=("name", "first"))
-    return merged.sort_values(["chrom", "start", "name"], kind="stable").reset_index(drop=True)
+    current: list | None = None
+    for line in lines:
+        chrom, start, end, name = line.rstrip("\n").split("\t")
+        begin, stop = int(start), int(end)
+        if (current is not None and current[3] == name and current[0] == chrom
+                and begin <= current[2]):
+            current[2] = max(current[2], stop)
+            continue
+        if current is not None:
+            yield tuple(current)
+        current = [chrom, begin, stop, name]
+    if current is not None:
+        yield tuple(current)
+
+
+def _sort_lines(source: Path, target: Path, keys: Sequence[str]) -> None:
+    # GNU sort spills to disk, so memory stays bounded however many sites there are.
+    subprocess.run(["sort", *keys, "-S", "256M", "-T", str(target.parent), "-o", str(target),
+                    str(source)], check=True, env={**os.environ, "LC_ALL": "C"})
+
+
+def write_sites(raw: PathLike, bed: PathLike) -> int:
+    """Sort and merge raw BED4 runs into ``bed`` (sorted by chrom, start, name); returns the
+    number of sites."""
+    bed = Path(bed)
+    count = 0
+    with atomic_output(bed) as tmp:
+        by_name = tmp.with_name(tmp.name + ".byname")
+        merged = tmp.with_name(tmp.name + ".merged")
+        try:
+            _sort_lines(Path(raw), by_name, ["-k4,4", "-k1,1", "-k2,2n"])
+            with open(by_name) as lines, open(merged, "w") as out:
+                for chrom, start, end, name in merge_sorted(lines):
+                    out.write(f"{chrom}\t{start}\t{end}\t{name}\n")
+                    count += 1
+            _sort_lines(merged, tmp, ["-k1,1", "-k2,2n", "-k3,3n", "-k4,4"])
+        finally:
+            by_name.unlink(missing_ok=True)
+            merged.unlink(missing_ok=True)
+    return count
 
 
 def call_split(
@@ -274,44 +304,47 @@ def call_split(
     examples = read_examples(data)
     chroms = examples["chrom"].to_numpy()
     starts = examples["start"].to_numpy()
-    sites: dict[str, list[pd.DataFrame]] = {method: [] for method in ("threshold", "crf")}
-    with atomic_output(calls_h5, suffix=".h5") as tmp:
-        with (h5py.File(predictions, "r") as handle, open_labels(data) as dataset,
-              h5py.File(tmp, "w") as out):
-            conditions = sorted(handle["prob"].keys())
-            check_predictions(predictions, data, handle, dataset, conditions)
-            if len(examples) != dataset.n_examples:
-                raise PredictionError(f"{data}: {len(examples)} example coordinates for "
-                                      f"{dataset.n_examples} examples")
-            out.attrs["threshold"] = threshold
-            out.attrs["source"] = str(predictions)
-            out.attrs["conditions"] = conditions
-            shape = (dataset.n_examples, dataset.length)
-            chunks = (max(1, min(256, shape[0])), shape[1])
-            for condition in tqdm(conditions, desc="calls", unit="condition"):
-                probabilities = handle[f"prob/{condition}"]
-                targets = {method: out.create_dataset(
-                    f"{method}/{condition}", shape=shape, dtype=np.uint8, chunks=chunks,
-                    compression="gzip", compression_opts=4, shuffle=True)
-                    for method in ("threshold", "crf")}
-                for start in range(0, shape[0], block_size):
-                    p = probabilities[start:start + block_size]
-                    block = {"threshold": crfmod.threshold_calls(p, threshold),
-                             "crf": crfmod.crf_calls(crf, p)}
-                    for method, calls in block.items():
-                        targets[method][start:start + len(p)] = calls
-                        row, begin, end = runs(calls)
-                        row += start
-                        sites[method].append(pd.DataFrame({
-                            "chrom": chroms[row], "start": starts[row] + begin,
-                            "end": starts[row] + end, "name": condition}))
-    for method, path in beds.items():
-        frames = [f for f in sites[method] if len(f)]
-        table = (pd.concat(frames, ignore_index=True) if frames else
-                 pd.DataFrame({"chrom": pd.Series(dtype=str), "start": pd.Series(dtype=np.int64),
-                               "end": pd.Series(dtype=np.int64), "name": pd.Series(dtype=str)}))
-        with atomic_output(path) as tmp:
-            merge_intervals(table).to_csv(tmp, sep="\t", header=False, index=False)
+    methods = ("threshold", "crf")
+    Path(calls_h5).parent.mkdir(parents=True, exist_ok=True)
+    with (tempfile.TemporaryDirectory(dir=Path(calls_h5).parent, prefix=".runs.") as scratch,
+          contextlib.ExitStack() as stack):
+        # Raw runs go to scratch files, then are sorted and merged on disk (bounded memory).
+        raw = {m: Path(scratch) / f"{m}.bed" for m in methods}
+        raw_files = {m: stack.enter_context(open(raw[m], "w")) for m in methods}
+        with atomic_output(calls_h5, suffix=".h5") as tmp:
+            with (h5py.File(predictions, "r") as handle, open_labels(data) as dataset,
+                  h5py.File(tmp, "w") as out):
+                conditions = sorted(handle["prob"].keys())
+                check_predictions(predictions, data, handle, dataset, conditions)
+                if len(examples) != dataset.n_examples:
+                    raise PredictionError(f"{data}: {len(examples)} example coordinates for "
+                                          f"{dataset.n_examples} examples")
+                out.attrs["threshold"] = threshold
+                out.attrs["source"] = str(predictions)
+                out.attrs["conditions"] = conditions
+                shape = (dataset.n_examples, dataset.length)
+                chunks = (max(1, min(256, shape[0])), shape[1])
+                for condition in tqdm(conditions, desc="calls", unit="condition"):
+                    probabilities = handle[f"prob/{condition}"]
+                    targets = {method: out.create_dataset(
+                        f"{method}/{condition}", shape=shape, dtype=np.uint8, chunks=chunks,
+                        compression="gzip", compression_opts=4, shuffle=True)
+                        for method in methods}
+                    for start in range(0, shape[0], block_size):
+                        p = probabilities[start:start + block_size]
+                        block = {"threshold": crfmod.threshold_calls(p, threshold),
+                                 "crf": crfmod.crf_calls(crf, p)}
+                        for method, called in block.items():
+                            targets[method][start:start + len(p)] = called
+                            row, begin, end = runs(called)
+                            row += start
+                            pd.DataFrame({"chrom": chroms[row], "start": starts[row] + begin,
+                                          "end": starts[row] + end, "name": condition}).to_csv(
+                                raw_files[method], sep="\t", header=False, index=False)
+        for method in methods:
+            raw_files[method].close()
+            if method in beds:
+                write_sites(raw[method], beds[method])
 
 
 def write_threshold_table(table: pd.DataFrame, best: float, best_iou: float,

@@ -143,9 +143,9 @@ def emissions_from_probabilities(
     torch.float32 (B, L, 2)
         ``log(1 - p) - prior[0]`` and ``log(p) - prior[1]``.
     """
-    p = torch.as_tensor(np.asarray(probabilities, dtype=np.float32)
-                        if not isinstance(probabilities, torch.Tensor) else probabilities)
-    p = p.to(torch.float64).clamp(floor, 1.0 - floor)
+    if not isinstance(probabilities, torch.Tensor):
+        probabilities = torch.from_numpy(np.asarray(probabilities, dtype=np.float64))
+    p = probabilities.to(torch.float64).clamp(floor, 1.0 - floor)
     scores = torch.stack([torch.log1p(-p) - class_log_prior[0],
                           torch.log(p) - class_log_prior[1]], dim=-1)
     return scores.to(torch.float32)
