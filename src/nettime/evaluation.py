@@ -46,8 +46,12 @@ def evaluate_split(
     bin_widths: Sequence[int] = (20, 50, 100, 200, 500, 1000),
     label_set: str = "conserved",
     block_size: int = 1024,
+    score_method: str = "probability",
 ) -> pd.DataFrame:
     """Every metric of every predicted condition; see the module docstring for the rows.
+
+    ``score_method`` names the method of the auPRC and AP rows: "probability" for a model's
+    predictions, the variant's name (e.g. "random_tf") for variant predictions.
 
     Returns
     -------
@@ -90,8 +94,8 @@ def evaluate_split(
                     transitions[method] += float(metrics.transition_percentage(values).sum())
                     positives[method] += int(np.count_nonzero(values))
             for w in widths:
-                add(condition, "probability", w, "auprc", curves[w].auprc())
-                add(condition, "probability", w, "average_precision",
+                add(condition, score_method, w, "auprc", curves[w].auprc())
+                add(condition, score_method, w, "average_precision",
                     curves[w].average_precision())
             for method in methods:
                 add(condition, method, 1, "iou", metrics.iou_from_counts(*counts[method]))

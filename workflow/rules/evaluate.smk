@@ -43,3 +43,27 @@ rule summarize_metrics:
         runtime=10,
     script:
         "../scripts/summarize_metrics.py"
+
+
+rule evaluate_variant:
+    # Predictions made differently (e.g. random embeddings at prediction time, Fig 4a):
+    # auPRC and AP only (no calls are made from them), with method = the variant's name.
+    input:
+        predictions="results/predictions/{model}/{split}.{variant}.h5",
+        data="results/data/{split}.h5",
+    output:
+        table="results/metrics/{model}/{split}.{variant}.tsv",
+    log:
+        "logs/metrics/{model}/{split}.{variant}.log",
+    wildcard_constraints:
+        variant=r"(?!summary$|wilcoxon$)[A-Za-z0-9_-]+",
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        settings=config["classify"],
+    script:
+        "../scripts/evaluate.py"

@@ -12,10 +12,11 @@ table = evaluate_split(
     snakemake.input.data,
     model=snakemake.wildcards.model,
     split=snakemake.wildcards.split,
-    calls=snakemake.input.calls,
+    calls=snakemake.input.get("calls"),  # absent for prediction variants
     bin_widths=settings["bin_widths"],
     label_set=settings["label_set"],
     block_size=settings["block_size"],
+    score_method=snakemake.wildcards.get("variant", "probability"),
 )
 with atomic_output(snakemake.output.table) as tmp:
     table.to_csv(tmp, sep="\t", index=False)
