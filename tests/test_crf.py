@@ -118,6 +118,10 @@ def test_threshold_search_is_deterministic_and_exact():
         assert table["iou"][i] == pytest.approx(metrics.iou(p > a[i], y))
     best, best_iou = curve.best()
     assert best_iou == pytest.approx(max(metrics.iou(p > t, y) for t in a))
+    # float16 (counted by bit pattern) and float64 inputs give the same counts.
+    wide = crfmod.iou_curve([(p.astype(np.float64), y)], a)
+    np.testing.assert_array_equal(wide.intersection, curve.intersection)
+    np.testing.assert_array_equal(wide.union, curve.union)
     assert metrics.iou(crfmod.threshold_calls(p, best), y) == pytest.approx(best_iou)
 
 

@@ -80,21 +80,34 @@ class IOUCurve:
         self.intersection = np.zeros(len(thresholds), dtype=np.int64)
         self.union = np.zeros(len(thresholds), dtype=np.int64)
 
-    def _called_above(self, probabilities: np.ndarray) -> np.ndarray:
-        # Number of items with p > t for each t: bin p among the thresholds, count, and sum
-        # the counts of bins above each threshold.
-        slot = np.searchsorted(self.thresholds, probabilities, side="left")  # #t < p
-        counts = np.bincount(slot, minlength=len(self.thresholds) + 1)
-        return np.cumsum(counts[::-1])[::-1][1:]  # entry i: #(slot > i) = #(p > t_i)
+    def _above(self, slot_counts: np.ndarray) -> np.ndarray:
+        # slot_counts[k] = items with exactly k thresholds below them; entry i of the result is
+        # #(slot > i) = #(p > t_i).
+        return np.cumsum(slot_counts[::-1])[::-1][1:]
+
+    def _slot_counts(self, probabilities: np.ndarray) -> np.ndarray:
+        if probabilities.dtype == np.float16:
+            # Few distinct values: count bit patterns, then place each pattern once (exact).
+            if not hasattr(self, "_code_slot"):
+                values = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float64)
+                slot = np.searchsorted(self.thresholds, values, side="left")
+                slot[np.isnan(values)] = 0  # NaN > t is false: never called
+                self._code_slot = slot
+            codes = np.bincount(probabilities.view(np.uint16), minlength=1 << 16)
+            return np.bincount(self._code_slot, weights=codes,
+                               minlength=len(self.thresholds) + 1).astype(np.int64)
+        slot = np.searchsorted(self.thresholds, probabilities.astype(np.float64), side="left")
+        slot[np.isnan(probabilities)] = 0
+        return np.bincount(slot, minlength=len(self.thresholds) + 1)
 
     def add(self, probabilities: np.ndarray, labels: np.ndarray) -> None:
         """Count a block: probabilities float (any shape), labels 0/1 of the same shape."""
-        p = np.asarray(probabilities, dtype=np.float64).ravel()
+        p = np.ascontiguousarray(probabilities).ravel()
         y = np.asarray(labels).ravel().astype(bool)
         if p.shape != y.shape:
             raise ValueError(f"probabilities {p.shape} and labels {y.shape} differ in size")
-        true_called = self._called_above(p[y])
-        false_called = self._called_above(p[~y])
+        true_called = self._above(self._slot_counts(p[y]))
+        false_called = self._above(self._slot_counts(p[~y]))
         self.intersection += true_called
         self.union += int(y.sum()) + false_called
 
