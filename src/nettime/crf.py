@@ -31,10 +31,15 @@ import torch
 from tqdm import tqdm
 
 __all__ = [
+    "IOUCurve",
     "LinearChainCRF",
+    "class_log_prior",
+    "crf_calls",
     "emissions_from_probabilities",
     "iou_curve",
+    "load_crf",
     "random_thresholds",
+    "save_crf",
     "threshold_calls",
     "train_crf",
 ]
@@ -79,6 +84,7 @@ class IOUCurve:
         self.thresholds = thresholds
         self.intersection = np.zeros(len(thresholds), dtype=np.int64)
         self.union = np.zeros(len(thresholds), dtype=np.int64)
+        self._code_slot: np.ndarray | None = None  # per float16 bit pattern, made on first use
 
     def _above(self, slot_counts: np.ndarray) -> np.ndarray:
         # slot_counts[k] = items with exactly k thresholds below them; entry i of the result is
@@ -88,7 +94,7 @@ class IOUCurve:
     def _slot_counts(self, probabilities: np.ndarray) -> np.ndarray:
         if probabilities.dtype == np.float16:
             # Few distinct values: count bit patterns, then place each pattern once (exact).
-            if not hasattr(self, "_code_slot"):
+            if self._code_slot is None:
                 values = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float64)
                 slot = np.searchsorted(self.thresholds, values, side="left")
                 slot[np.isnan(values)] = 0  # NaN > t is false: never called
