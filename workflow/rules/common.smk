@@ -76,13 +76,27 @@ def acquired_data():
     return files
 
 
-def all_targets():
-    """What `snakemake` with no target builds: grows as stages are added."""
-    targets = acquired_data()
-    # ---- simulated data set (issue 2, rules/simulate.smk) ----
-    if SOURCE == "simulated":
-        targets += simulated_targets()
-    return targets
+# ---- classification and evaluation (issue 6) -------------------------------------------------
+def model_names():
+    """Names of the models in the registry (config `models:`)."""
+    return list(config.get("models", {}))
+
+
+def evaluation_targets(split="test"):
+    """Calls (BED), metric tables, summaries and Wilcoxon tests of every model on a split."""
+    files = []
+    for model in model_names():
+        files += [
+            f"results/calls/{model}/{split}.threshold.bed",
+            f"results/calls/{model}/{split}.crf.bed",
+            f"results/metrics/{model}/{split}.tsv",
+            f"results/metrics/{model}/{split}.summary.tsv",
+            f"results/metrics/{model}/{split}.wilcoxon.tsv",
+        ]
+    return files
+
+
+# ---- end of issue 6 block ----------------------------------------------------------------------
 
 
 # ---- simulated data set (issue 2): paths and helpers of rules/simulate.smk ----------------
@@ -129,3 +143,13 @@ def simulated_targets():
     files += [f"{SIM}/portal/files.tsv"]
     files += [f"{SIM}/{path}" for path in portal_json_paths(PROJECT)]
     return files
+
+
+# ---- what `snakemake` with no target builds ----------------------------------------------------
+def all_targets():
+    """Every output of the default run: data, models, calls, metrics and figures."""
+    targets = acquired_data()
+    if SOURCE == "simulated":
+        targets += simulated_targets()
+    targets += evaluation_targets("test")
+    return targets
