@@ -283,8 +283,11 @@ def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path):
     on_slurm = copy_repository(tmp_path / "slurm-run")
     local = copy_repository(tmp_path / "local-run")
     configs = ["--configfile", TINY_CONFIG]
-    config = yaml.safe_load((ROOT / TINY_CONFIG).read_text()) or {}
-    trains = bool(config.get("training"))
+    # The Snakefile's own configfile (config/config.yaml) is read first, then TINY_CONFIG.
+    trains = any(
+        (yaml.safe_load((ROOT / path).read_text()) or {}).get("training")
+        for path in ("config/config.yaml", TINY_CONFIG)
+    )
     if trains:
         # device auto: the training and prediction rules request a GPU (the fake one here) and
         # fall back to the CPU inside the job, as the local run does; outputs stay comparable.
