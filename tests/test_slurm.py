@@ -219,6 +219,16 @@ def test_profile_resolves_from_repository_root():
     assert (ROOT / "profiles" / "slurm" / profile["slurm-partition-config"]).is_file()
 
 
+def test_dry_run_from_repository_root(tmp_path):
+    """`snakemake --profile slurm -n`, as a user types it, resolves the shipped profile."""
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        cannot_run('snakemake-executor-plugin-slurm is not installed (pip install -e ".[slurm]")')
+    checkout = copy_repository(tmp_path / "checkout")
+    output = snakemake(checkout, "--profile", "slurm", "-n")
+    assert "Using profile slurm for setting default command line arguments" in output
+    assert "This was a dry-run" in output
+
+
 def test_probe_routes_gpu_jobs(cluster, tmp_path):
     """A rule that requests a GPU goes to the gpu partition with --gpus, the other does not."""
     shutil.copytree(ROOT / "profiles" / "slurm", tmp_path / "slurm")
