@@ -251,8 +251,9 @@ def test_probe_without_gpus_requests_none(cluster, tmp_path):
 
 
 def content_digest(path: Path) -> str:
-    """A digest of what a file says, not of when it was written: gzip members are compared
-    decompressed (their headers carry a time), HDF5 files dataset by dataset."""
+    """A digest of what a file says, not of when or under which name it was written: gzip
+    members decompressed (their headers carry a time), HDF5 files dataset by dataset, torch
+    files object by object."""
     if path.suffix == ".gz":
         with gzip.open(path, "rb") as handle:
             return hashlib.sha256(handle.read()).hexdigest()
@@ -273,7 +274,34 @@ def content_digest(path: Path) -> str:
             add("/", h5)
             h5.visititems(add)
         return digest.hexdigest()
+    if path.suffix == ".pt":
+        # torch.save names the archive's inner folder after the (temporary) file it writes.
+        import torch
+
+        digest = hashlib.sha256()
+        add_object(digest, torch.load(path, map_location="cpu", weights_only=False))
+        return digest.hexdigest()
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def add_object(digest, obj) -> None:
+    """Feed a nested structure of dicts, sequences, tensors and scalars to ``digest``."""
+    import torch
+
+    if isinstance(obj, dict):
+        for key in sorted(obj, key=repr):
+            digest.update(repr(key).encode())
+            add_object(digest, obj[key])
+    elif isinstance(obj, list | tuple):
+        digest.update(f"{type(obj).__name__}{len(obj)}".encode())
+        for item in obj:
+            add_object(digest, item)
+    elif isinstance(obj, torch.Tensor):
+        tensor = obj.detach().cpu().contiguous()
+        digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    else:
+        digest.update(repr(obj).encode())
 
 
 def output_digests(workdir: Path) -> dict[str, str]:
