@@ -77,6 +77,29 @@ def cluster():
     subprocess.run(["bash", str(CLUSTER), "down"], capture_output=True)
 
 
+class JobTables:
+    """Shows the job tables the tests observed at the end of the pytest run, passed or not,
+    so that CI logs say where each rule ran."""
+
+    def __init__(self) -> None:
+        self.tables: list[tuple[str, list[tuple[str, str, str]]]] = []
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        for title, rows in self.tables:
+            terminalreporter.write_sep("-", f"SLURM jobs: {title}")
+            terminalreporter.write_line(f"{'rule':32} {'partition':10} GPU request")
+            for rule, partition, gpus in sorted(set(rows)):
+                count = rows.count((rule, partition, gpus))
+                terminalreporter.write_line(f"{rule:32} {partition:10} {gpus}  (x{count})")
+
+
+@pytest.fixture(scope="session")
+def job_tables(request) -> JobTables:
+    plugin = JobTables()
+    request.config.pluginmanager.register(plugin, "nettime-slurm-job-tables")
+    return plugin
+
+
 def copy_repository(dest: Path) -> Path:
     """Copy the tracked and untracked-but-not-ignored files (a fresh checkout) to ``dest``."""
     listed = subprocess.run(
@@ -175,18 +198,24 @@ def slurm_table(ids: list[int]) -> dict[int, dict[str, str]]:
     return table
 
 
-def check_routing(workdir: Path) -> list[tuple[str, str, str]]:
+def check_routing(workdir: Path, tables: JobTables, title: str) -> list[tuple[str, str, str]]:
     """Assert every job ran on SLURM, GPU jobs on the gpu partition with a GPU request and
-    the rest on the cpu partition without one; return the job table (rule, partition, GPUs)."""
+    the rest on the cpu partition without one; return (and record in ``tables``, before any
+    assertion) the job table: rule, partition, GPU request ("-" for none)."""
     jobs = jobs_from_log(workdir)
+    remote = [j for j in jobs if not j.local]
+    table = slurm_table([j.slurm_id for j in remote if j.slurm_id is not None])
+    rows = []
+    for job in remote:
+        entry = table.get(job.slurm_id, {"partition": "?", "tres": "?"})
+        rows.append((job.rule, entry["partition"], entry["tres"] or "-"))
+    tables.tables.append((title, rows))
+
     local = sorted({j.rule for j in jobs if j.local} - LOCAL_RULES)
     assert not local, f"jobs ran on the submitting node instead of SLURM: {local}"
-    remote = [j for j in jobs if not j.local]
     assert remote, "no job was submitted"
     unsubmitted = [j.rule for j in remote if j.slurm_id is None]
     assert not unsubmitted, f"jobs without a SLURM job id in the log: {unsubmitted}"
-    table = slurm_table([j.slurm_id for j in remote])
-    rows = []
     for job in remote:
         assert job.slurm_id in table, f"{job.rule}: SLURM job {job.slurm_id} unknown to squeue"
         entry = table[job.slurm_id]
@@ -198,8 +227,6 @@ def check_routing(workdir: Path) -> list[tuple[str, str, str]]:
         else:
             assert entry["partition"] == CPU_PARTITION, (job, entry)
             assert "gpu" not in entry["tres"], (job, entry)
-        rows.append((job.rule, entry["partition"], entry["tres"] or "-"))
-    print("\n".join(f"{r:30} {p:6} {g}" for r, p, g in sorted(set(rows))), file=sys.stderr)
     return rows
 
 
@@ -229,24 +256,24 @@ def test_dry_run_from_repository_root(tmp_path):
     assert "This was a dry-run" in output
 
 
-def test_probe_routes_gpu_jobs(cluster, tmp_path):
+def test_probe_routes_gpu_jobs(cluster, job_tables, tmp_path):
     """A rule that requests a GPU goes to the gpu partition with --gpus, the other does not."""
     shutil.copytree(ROOT / "profiles" / "slurm", tmp_path / "slurm")
     shutil.copy(PROBE, tmp_path / "Snakefile")
     snakemake(tmp_path, "--profile", "slurm", *FAST_POLLING)
-    rows = check_routing(tmp_path)
+    rows = check_routing(tmp_path, job_tables, "probe workflow, gpus: 1")
     assert sorted(rows) == [("on_cpu", "cpu", "-"), ("on_gpu", "gpu", "gres:gpu:1")]
     # Inside the jobs SLURM saw the same partitions.
     assert (tmp_path / "gpu.txt").read_text().split()[1] == GPU_PARTITION
     assert (tmp_path / "cpu.txt").read_text().split()[1] == CPU_PARTITION
 
 
-def test_probe_without_gpus_requests_none(cluster, tmp_path):
+def test_probe_without_gpus_requests_none(cluster, job_tables, tmp_path):
     """With gpus: 0 (what the training rules declare for device: cpu) nothing asks for a GPU."""
     shutil.copytree(ROOT / "profiles" / "slurm", tmp_path / "slurm")
     shutil.copy(PROBE, tmp_path / "Snakefile")
     snakemake(tmp_path, "--profile", "slurm", "--config", "gpus=0", *FAST_POLLING)
-    rows = check_routing(tmp_path)
+    rows = check_routing(tmp_path, job_tables, "probe workflow, gpus: 0")
     assert sorted(rows) == [("on_cpu", "cpu", "-"), ("on_gpu", "cpu", "-")]
 
 
@@ -314,7 +341,7 @@ def output_digests(workdir: Path) -> dict[str, str]:
     return digests
 
 
-def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path):
+def test_tiny_pipeline_on_slurm_matches_local_run(cluster, job_tables, tmp_path):
     """The tiny configuration through `snakemake --profile slurm` equals a local run."""
     if not (ROOT / TINY_CONFIG).is_file():
         cannot_run(f"{TINY_CONFIG} is missing: no tiny configuration to run")
@@ -335,7 +362,7 @@ def test_tiny_pipeline_on_slurm_matches_local_run(cluster, tmp_path):
         configs += ["gpu-overlay.yaml"]
 
     snakemake(on_slurm, "--profile", "slurm", *configs, *FAST_POLLING)
-    rows = check_routing(on_slurm)
+    rows = check_routing(on_slurm, job_tables, f"{TINY_CONFIG} (snakemake --profile slurm)")
     if trains:
         gpu_rules = {rule for rule, partition, _ in rows if partition == GPU_PARTITION}
         assert gpu_rules, (
