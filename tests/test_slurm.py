@@ -55,7 +55,7 @@ def cannot_run(reason: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(job_tables):
     """A running single-node cluster with partitions cpu and gpu; torn down afterwards."""
     if sys.platform != "linux":
         cannot_run("SLURM test cluster needs Linux")
@@ -72,7 +72,7 @@ def cluster():
     if up.returncode != 0:
         subprocess.run(["bash", str(CLUSTER), "down"], capture_output=True)
         pytest.fail(f"cluster.sh up failed ({up.returncode}):\n{up.stdout}\n{up.stderr}")
-    print(f"SLURM cluster up in {time.monotonic() - start:.1f} s", file=sys.stderr)
+    job_tables.notes.append(f"SLURM test cluster up in {time.monotonic() - start:.1f} s")
     yield
     subprocess.run(["bash", str(CLUSTER), "down"], capture_output=True)
 
@@ -83,8 +83,11 @@ class JobTables:
 
     def __init__(self) -> None:
         self.tables: list[tuple[str, list[tuple[str, str, str]]]] = []
+        self.notes: list[str] = []
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
+        for note in self.notes:
+            terminalreporter.write_line(note)
         for title, rows in self.tables:
             terminalreporter.write_sep("-", f"SLURM jobs: {title}")
             terminalreporter.write_line(f"{'rule':32} {'partition':10} GPU request")
