@@ -1,0 +1,173 @@
+# Acquisition for `source: encode`: resolve accessions on the ENCODE portal (or the mirror named
+# by encode.portal), then download, verify and write the acquired files in the layout every
+# source shares (resources/encode/genome, peaks, features). Logic lives in nettime.encode.
+#
+# resources/encode/lock.tsv records every resolved file and is reused by later runs (no network
+# for locked rows); it is not a declared output, so Snakemake never deletes it. The checkpoint's
+# output, resolved.tsv, is the part of the lock this configuration uses. Downloads name their
+# outputs by condition / cell type / assay (known from the sheets), so `snakemake -n` lists them
+# before resolution; they read resolved.tsv as ancient() input, so re-resolving (a new sheet row)
+# does not redo finished downloads. A pinned accession is a param: changing it redoes that file.
+ENCODE = "resources/encode"
+ENCODE_RESOLVED = f"{ENCODE}/resolved.tsv"
+
+
+def encode_pins(kind, key):
+    """The accessions a sheet row pins, as a param (a change reruns the download)."""
+    if kind == "condition":
+        frame, names = PROJECT.conditions, PROJECT.conditions["condition"]
+        columns = ["experiment", "conserved_file", "relaxed_file"]
+    else:
+        frame = PROJECT.cell_features
+        names = frame["cell_type"] + "." + frame["assay"]
+        columns = ["experiment", "peaks_file", "signal_file"]
+    row = frame[names == key]
+    if row.empty:
+        return ""
+    return ",".join(str(row.iloc[0][c]) for c in columns)
+
+
+checkpoint encode_resolve:
+    input:
+        conditions=config["conditions"],
+        cell_features=config["cell_features"],
+    output:
+        ENCODE_RESOLVED,
+    params:
+        resources=ENCODE,
+        selection={
+            k: config["encode"][k]
+            for k in ("assembly", "status", "output_types", "references")
+        },
+    log:
+        "logs/encode/resolve.log",
+    conda:
+        "../envs/acquisition.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=60,
+        encode_connections=1,
+    script:
+        "../scripts/encode_resolve.py"
+
+
+rule encode_genome:
+    input:
+        ancient(ENCODE_RESOLVED),
+    output:
+        fasta=f"{ENCODE}/genome/genome.fa",
+        fai=f"{ENCODE}/genome/genome.fa.fai",
+        sizes=f"{ENCODE}/genome/chrom.sizes",
+    params:
+        key="genome",
+        role="genome",
+        resources=ENCODE,
+        pins=lambda w: ",".join(config["genome"]["chromosomes"]),
+    log:
+        "logs/encode/genome.log",
+    benchmark:
+        "benchmarks/out/encode/genome.tsv"
+    conda:
+        "../envs/acquisition.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=240,
+        encode_connections=1,
+    script:
+        "../scripts/encode_download.py"
+
+
+rule encode_blacklist:
+    input:
+        ancient(ENCODE_RESOLVED),
+    output:
+        f"{ENCODE}/genome/blacklist.bed",
+    params:
+        key="blacklist",
+        role="blacklist",
+        resources=ENCODE,
+        pins="",
+    log:
+        "logs/encode/blacklist.log",
+    conda:
+        "../envs/acquisition.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=30,
+        encode_connections=1,
+    script:
+        "../scripts/encode_download.py"
+
+
+rule encode_condition_peaks:
+    input:
+        ancient(ENCODE_RESOLVED),
+    output:
+        f"{ENCODE}/peaks/{{condition}}.{{label_set}}.narrowPeak.gz",
+    params:
+        key=lambda w: w.condition,
+        role=lambda w: w.label_set,
+        resources=ENCODE,
+        pins=lambda w: encode_pins("condition", w.condition),
+    log:
+        "logs/encode/peaks/{condition}.{label_set}.log",
+    conda:
+        "../envs/acquisition.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+        encode_connections=1,
+    script:
+        "../scripts/encode_download.py"
+
+
+rule encode_feature_peaks:
+    input:
+        ancient(ENCODE_RESOLVED),
+    output:
+        f"{ENCODE}/features/{{cell}}.{{assay}}.narrowPeak.gz",
+    params:
+        key=lambda w: f"{w.cell}.{w.assay}",
+        role="peaks",
+        resources=ENCODE,
+        pins=lambda w: encode_pins("feature", f"{w.cell}.{w.assay}"),
+    log:
+        "logs/encode/features/{cell}.{assay}.peaks.log",
+    conda:
+        "../envs/acquisition.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+        encode_connections=1,
+    script:
+        "../scripts/encode_download.py"
+
+
+rule encode_feature_signal:
+    input:
+        ancient(ENCODE_RESOLVED),
+    output:
+        f"{ENCODE}/features/{{cell}}.{{assay}}.bigWig",
+    params:
+        key=lambda w: f"{w.cell}.{w.assay}",
+        role="signal",
+        resources=ENCODE,
+        pins=lambda w: encode_pins("feature", f"{w.cell}.{w.assay}"),
+    log:
+        "logs/encode/features/{cell}.{assay}.signal.log",
+    benchmark:
+        "benchmarks/out/encode/{cell}.{assay}.signal.tsv"
+    conda:
+        "../envs/acquisition.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=240,
+        encode_connections=1,
+    script:
+        "../scripts/encode_download.py"
