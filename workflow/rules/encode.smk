@@ -4,27 +4,16 @@
 #
 # resources/encode/lock.tsv records every resolved file and is reused by later runs (no network
 # for locked rows); it is not a declared output, so Snakemake never deletes it. The checkpoint's
-# output, resolved.tsv, is the part of the lock this configuration uses. Downloads name their
+# output, resolved.tsv, is the part of the lock this configuration uses; downloads read their
+# entry from lock.tsv, so a refresh by hand (`nettime encode resolve --refresh`, which deletes
+# the acquired files whose entry changed) is honoured by the next run. Downloads name their
 # outputs by condition / cell type / assay (known from the sheets), so `snakemake -n` lists them
 # before resolution; they read resolved.tsv as ancient() input, so re-resolving (a new sheet row)
 # does not redo finished downloads. A pinned accession is a param: changing it redoes that file.
+import os
+
 ENCODE = "resources/encode"
 ENCODE_RESOLVED = f"{ENCODE}/resolved.tsv"
-
-
-def encode_pins(kind, key):
-    """The accessions a sheet row pins, as a param (a change reruns the download)."""
-    if kind == "condition":
-        frame, names = PROJECT.conditions, PROJECT.conditions["condition"]
-        columns = ["experiment", "conserved_file", "relaxed_file"]
-    else:
-        frame = PROJECT.cell_features
-        names = frame["cell_type"] + "." + frame["assay"]
-        columns = ["experiment", "peaks_file", "signal_file"]
-    row = frame[names == key]
-    if row.empty:
-        return ""
-    return ",".join(str(row.iloc[0][c]) for c in columns)
 
 
 checkpoint encode_resolve:
@@ -33,12 +22,6 @@ checkpoint encode_resolve:
         cell_features=config["cell_features"],
     output:
         ENCODE_RESOLVED,
-    params:
-        resources=ENCODE,
-        selection={
-            k: config["encode"][k]
-            for k in ("assembly", "status", "output_types", "references")
-        },
     log:
         "logs/encode/resolve.log",
     conda:
@@ -48,6 +31,12 @@ checkpoint encode_resolve:
         mem_mb=1000,
         runtime=60,
         encode_connections=1,
+    params:
+        resources=lambda w, output: os.path.dirname(output[0]),
+        selection={
+            k: config["encode"][k]
+            for k in ("assembly", "status", "output_types", "references")
+        },
     script:
         "../scripts/encode_resolve.py"
 
@@ -59,11 +48,6 @@ rule encode_genome:
         fasta=f"{ENCODE}/genome/genome.fa",
         fai=f"{ENCODE}/genome/genome.fa.fai",
         sizes=f"{ENCODE}/genome/chrom.sizes",
-    params:
-        key="genome",
-        role="genome",
-        resources=ENCODE,
-        pins=lambda w: ",".join(config["genome"]["chromosomes"]),
     log:
         "logs/encode/genome.log",
     benchmark:
@@ -75,6 +59,11 @@ rule encode_genome:
         mem_mb=1000,
         runtime=240,
         encode_connections=1,
+    params:
+        key="genome",
+        role="genome",
+        resources=lambda w, input: os.path.dirname(input[0]),
+        pins=lambda w: ",".join(config["genome"]["chromosomes"]),
     script:
         "../scripts/encode_download.py"
 
@@ -84,11 +73,6 @@ rule encode_blacklist:
         ancient(ENCODE_RESOLVED),
     output:
         f"{ENCODE}/genome/blacklist.bed",
-    params:
-        key="blacklist",
-        role="blacklist",
-        resources=ENCODE,
-        pins="",
     log:
         "logs/encode/blacklist.log",
     conda:
@@ -98,6 +82,11 @@ rule encode_blacklist:
         mem_mb=500,
         runtime=30,
         encode_connections=1,
+    params:
+        key="blacklist",
+        role="blacklist",
+        resources=lambda w, input: os.path.dirname(input[0]),
+        pins="",
     script:
         "../scripts/encode_download.py"
 
@@ -107,11 +96,6 @@ rule encode_condition_peaks:
         ancient(ENCODE_RESOLVED),
     output:
         f"{ENCODE}/peaks/{{condition}}.{{label_set}}.narrowPeak.gz",
-    params:
-        key=lambda w: w.condition,
-        role=lambda w: w.label_set,
-        resources=ENCODE,
-        pins=lambda w: encode_pins("condition", w.condition),
     log:
         "logs/encode/peaks/{condition}.{label_set}.log",
     conda:
@@ -121,6 +105,11 @@ rule encode_condition_peaks:
         mem_mb=1000,
         runtime=30,
         encode_connections=1,
+    params:
+        key=lambda w: w.condition,
+        role=lambda w: w.label_set,
+        resources=lambda w, input: os.path.dirname(input[0]),
+        pins=lambda w: encode_pins("condition", w.condition),
     script:
         "../scripts/encode_download.py"
 
@@ -130,11 +119,6 @@ rule encode_feature_peaks:
         ancient(ENCODE_RESOLVED),
     output:
         f"{ENCODE}/features/{{cell}}.{{assay}}.narrowPeak.gz",
-    params:
-        key=lambda w: f"{w.cell}.{w.assay}",
-        role="peaks",
-        resources=ENCODE,
-        pins=lambda w: encode_pins("feature", f"{w.cell}.{w.assay}"),
     log:
         "logs/encode/features/{cell}.{assay}.peaks.log",
     conda:
@@ -144,6 +128,11 @@ rule encode_feature_peaks:
         mem_mb=2000,
         runtime=30,
         encode_connections=1,
+    params:
+        key=lambda w: f"{w.cell}.{w.assay}",
+        role="peaks",
+        resources=lambda w, input: os.path.dirname(input[0]),
+        pins=lambda w: encode_pins("feature", f"{w.cell}.{w.assay}"),
     script:
         "../scripts/encode_download.py"
 
@@ -153,11 +142,6 @@ rule encode_feature_signal:
         ancient(ENCODE_RESOLVED),
     output:
         f"{ENCODE}/features/{{cell}}.{{assay}}.bigWig",
-    params:
-        key=lambda w: f"{w.cell}.{w.assay}",
-        role="signal",
-        resources=ENCODE,
-        pins=lambda w: encode_pins("feature", f"{w.cell}.{w.assay}"),
     log:
         "logs/encode/features/{cell}.{assay}.signal.log",
     benchmark:
@@ -169,5 +153,10 @@ rule encode_feature_signal:
         mem_mb=500,
         runtime=240,
         encode_connections=1,
+    params:
+        key=lambda w: f"{w.cell}.{w.assay}",
+        role="signal",
+        resources=lambda w, input: os.path.dirname(input[0]),
+        pins=lambda w: encode_pins("feature", f"{w.cell}.{w.assay}"),
     script:
         "../scripts/encode_download.py"

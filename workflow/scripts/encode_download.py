@@ -10,5 +10,5 @@ sys.stderr = open(snakemake.log[0], "w")
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
 
 project = load_project(config=dict(snakemake.config))
-acquire(project, snakemake.params.key, snakemake.params.role, snakemake.params.resources,
-        table=snakemake.input[0])
+# The entry comes from lock.tsv (input[0], resolved.tsv, orders this job after resolution).
+acquire(project, snakemake.params.key, snakemake.params.role, snakemake.params.resources)
