@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 import pyBigWig
+import yaml
 
 FAULT_KINDS = ("500", "503", "429", "drop", "truncate", "slow")
 CHROM_SIZES = {"chr1": 30000, "chr2": 25000, "chr21": 20000, "chrUn_KI270302v1": 600,
@@ -509,3 +510,33 @@ def check_output(path: Path, md5: str) -> str:
         return "verified"
     LEDGER.corrupt += 1
     raise AssertionError(f"{path}: corrupt output (md5 {_md5(path)} != {md5})")
+
+
+# --------------------------------------------------------------------------------------------
+# a small project with source: encode
+
+
+def write_project(tmp: Path, portal_url: str, conditions: str, features: str,
+                  encode_extra: dict | None = None, relative: bool = False) -> Path:
+    """A configuration with source encode and its two sheets in ``tmp``."""
+    (tmp / "config").mkdir(parents=True, exist_ok=True)
+    (tmp / "config" / "conditions.tsv").write_text(conditions)
+    (tmp / "config" / "cell_features.tsv").write_text(features)
+    prefix = "" if relative else f"{tmp}/"
+    config = {
+        "source": "encode",
+        "conditions": f"{prefix}config/conditions.tsv",
+        "cell_features": f"{prefix}config/cell_features.tsv",
+        "genome": {"chromosomes": ["chr1", "chr2", "chr21"]},
+        "splits": {"train": ["chr2"], "valid": ["chr21"], "test": ["chr1"]},
+        "encode": {"portal": portal_url, "requests_per_second": 1000, "retries": 8,
+                   "backoff": 0.01, "max_wait": 0.05, "timeout": {"connect": 2, "read": 0.25},
+                   "chunk_size": 512, **(encode_extra or {})},
+    }
+    path = tmp / "config" / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+CONDITIONS = "tf\tcell_type\texperiment\tpanel\nJUND\tK562\tENCSR000EGN\ttrain\nJUN\tK562\t\ttrain\n"
+FEATURES = "cell_type\tassay\texperiment\nK562\tDNase\t\nK562\tH3K27ac\tENCSR555EEE\n"

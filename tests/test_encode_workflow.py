@@ -9,8 +9,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from encode_portal import LEDGER, PortalServer, build_portal, check_output
-from test_encode import CONDITIONS, FEATURES, write_project
+from encode_portal import (
+    CONDITIONS,
+    FEATURES,
+    LEDGER,
+    PortalServer,
+    build_portal,
+    check_output,
+    write_project,
+)
 
 from nettime import encode
 

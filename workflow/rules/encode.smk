@@ -35,7 +35,7 @@ checkpoint encode_resolve:
         resources=lambda w, output: os.path.dirname(output[0]),
         selection={
             k: config["encode"][k]
-            for k in ("assembly", "status", "output_types", "references")
+            for k in ("assembly", "status", "output_types", "references", "refresh")
         },
     script:
         "../scripts/encode_resolve.py"
