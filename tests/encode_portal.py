@@ -433,6 +433,12 @@ class _Handler(BaseHTTPRequestHandler):
         size = len(data)
         start = 0
         value = self.headers.get("Range", "")
+        if fault == "badrange":
+            # A 206 for bytes the client did not ask for (100 bytes further on).
+            first = int(value[6:].partition("-")[0]) if value.startswith("bytes=") else 0
+            begin = min(first + 100, size - 1)
+            return self._send(206, data[begin:], {"Content-Range": f"bytes {begin}-{size - 1}/"
+                                                  f"{size}"}, None, accession)
         if value.startswith("bytes="):
             first, _, last = value[6:].partition("-")
             start = int(first)

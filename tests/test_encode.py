@@ -180,6 +180,16 @@ def test_resume_reuses_bytes_on_disk(portal, tmp_path):
     assert portal.state.range_starts == [("ENCFF555SGB", size // 3)]
 
 
+def test_misplaced_range_is_refused(portal, tmp_path):
+    url, md5, size = file_info(portal, "ENCFF444SGA")
+    portal.inject("storage", "badrange", "drop", "badrange")
+    dest = tmp_path / "s.bigWig"
+    PortalClient(fast_settings(portal)).download(url, dest, md5, size, "ENCFF444SGA")
+    outcome = check_output(dest, md5)
+    assert outcome == "verified"
+    LEDGER.record(portal, {outcome: 1})
+
+
 def test_corrupt_partial_file_is_replaced(portal, tmp_path):
     url, md5, size = file_info(portal, "ENCFF444PKA")
     dest = tmp_path / "p.bed.gz"

@@ -450,10 +450,11 @@ class PortalClient:
                 raise DownloadError(f"{label}: HTTP {status} for {url}")
             start = _content_range_start(response) if status == 206 else 0
             if start is None or start > have:
-                start = 0
-                mode = "wb"
-            else:
-                mode = "r+b" if part.exists() else "wb"
+                # A range we did not ask for: writing it would leave a gap or misplace bytes.
+                got = response.headers.get("Content-Range")
+                return 0, None, f"HTTP 206 with Content-Range {got!r} for bytes {have}-"
+            # 200 (the server ignored Range): start again; 206 from `start`: overwrite from there.
+            mode = "r+b" if part.exists() else "wb"
             show = size >= self.settings.progress_min_bytes
             added = 0
             with open(part, mode) as handle, tqdm(
