@@ -229,7 +229,7 @@ class PortalState:
     range_starts: list[tuple[str, int]] = field(default_factory=list)
     wrong_md5: set[str] = field(default_factory=set)
     retry_after: str = "3"
-    slow_seconds: float = 0.6
+    slow_seconds: float = 1.5
     throttle: float = 0.0
     user_agents: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -536,7 +536,7 @@ def write_project(tmp: Path, portal_url: str, conditions: str, features: str,
         "genome": {"chromosomes": ["chr1", "chr2", "chr21"]},
         "splits": {"train": ["chr2"], "valid": ["chr21"], "test": ["chr1"]},
         "encode": {"portal": portal_url, "requests_per_second": 1000, "retries": 8,
-                   "backoff": 0.01, "max_wait": 0.05, "timeout": {"connect": 2, "read": 0.25},
+                   "backoff": 0.01, "max_wait": 0.05, "timeout": {"connect": 2, "read": 0.5},
                    "chunk_size": 512, **(encode_extra or {})},
     }
     path = tmp / "config" / "config.yaml"
