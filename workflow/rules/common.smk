@@ -145,6 +145,22 @@ def simulated_targets():
     return files
 
 
+# ---- encode (issue 3) ----------------------------------------------------------------------
+def encode_pins(kind, key):
+    """The accessions a sheet row pins, as a param (a change reruns the download)."""
+    if kind == "condition":
+        frame, names = PROJECT.conditions, PROJECT.conditions["condition"]
+        columns = ["experiment", "conserved_file", "relaxed_file"]
+    else:
+        frame = PROJECT.cell_features
+        names = [f"{c}.{a}" for c, a in zip(frame["cell_type"], frame["assay"])]
+        columns = ["experiment", "peaks_file", "signal_file"]
+    row = frame[[name == key for name in names]]
+    if row.empty:
+        return ""
+    return ",".join(str(row.iloc[0][c]) for c in columns)
+
+
 # ---- what `snakemake` with no target builds ----------------------------------------------------
 def all_targets():
     """Every output of the default run: data, models, calls, metrics and figures."""
