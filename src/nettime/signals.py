@@ -1,0 +1,230 @@
+"""Cell-type signals: bigWig values inside the assay's narrowPeak intervals, and their z-scores.
+
+Two steps keep the expensive part independent of the example set:
+
+1. :func:`write_inpeak` reads one (cell type, assay) bigWig chromosome by chromosome in large
+   blocks and keeps the values of the bases inside that assay's peaks (an intermediate HDF5 file
+   per track that does not change when conditions are added);
+2. :class:`InPeakSignal` fills example windows from that file (0 outside peaks), vectorised over
+   all windows of a chromosome.
+
+Z-score statistics (mean and standard deviation over every position of every example, zeros
+included) come from :func:`window_stats`; the pipeline computes them on the training split and
+applies them to every split (``normalisation: per_split`` reproduces the original, which used each
+split's own statistics).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import h5py
+import numpy as np
+import pandas as pd
+import pyBigWig
+from tqdm import tqdm
+
+from nettime.files import md5sum
+from nettime.genome import DataError, unknown_chromosome_message
+from nettime.peaks import _union, overlaps, read_narrowpeak
+
+READ_BLOCK = 1 << 24  # bases per bigWig read: 16 Mb, 64 MB of float32
+
+
+def open_bigwig(path: str | os.PathLike[str]) -> pyBigWig.pyBigWig:
+    path = str(path)
+    if not os.path.exists(path):
+        raise DataError(f"{path}: no such file")
+    try:
+        handle = pyBigWig.open(path)
+    except RuntimeError:
+        handle = None
+    if handle is None or not handle.isBigWig():
+        raise DataError(f"{path}: not a bigWig file")
+    return handle
+
+
+def check_bigwig_chromosomes(path: str, bw_chroms: Mapping[str, int],
+                             needed: Mapping[str, int]) -> None:
+    """Every needed chromosome must be in the bigWig with the genome's length."""
+    for chrom, size in needed.items():
+        if chrom not in bw_chroms:
+            raise DataError(f"{path}: chromosome {chrom!r} is missing from the bigWig; "
+                            + unknown_chromosome_message(chrom, bw_chroms)
+                            .replace("unknown chromosome", "looked for")
+                            .replace("genome chromosomes", "bigWig chromosomes"))
+        if bw_chroms[chrom] != size:
+            raise DataError(f"{path}: chromosome {chrom!r} is {bw_chroms[chrom]} bp in the "
+                            f"bigWig but {size} bp in the genome (another assembly?)")
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, e)`` for each interval: int64 (sum(e - s),)."""
+    lengths = ends - starts
+    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.repeat(starts, lengths) + within
+
+
+def write_inpeak(bigwig: str | os.PathLike[str], peaks: str | os.PathLike[str],
+                 chrom_sizes: Mapping[str, int], out: str | os.PathLike[str],
+                 block: int = READ_BLOCK, progress: bool = True) -> None:
+    """Keep a bigWig's values at the bases inside a narrowPeak file's peaks.
+
+    Writes, per chromosome with peaks, the union of the peaks (``{chrom}/start``,
+    ``{chrom}/end`` int64), the offset of each interval's first value (``{chrom}/offset``) and
+    the values (``{chrom}/value`` float32, NaN read as 0), with attributes naming the sources.
+
+    Raises
+    ------
+    DataError
+        Before reading any signal: a bad peak line, or a chromosome with peaks that the bigWig
+        lacks or sizes differently.
+    """
+    bigwig, peaks = str(bigwig), str(peaks)
+    frame = read_narrowpeak(peaks, chrom_sizes)
+    bw = open_bigwig(bigwig)
+    try:
+        groups = dict(tuple(frame.groupby("chrom", sort=False)))
+        check_bigwig_chromosomes(bigwig, bw.chroms(),
+                                 {c: chrom_sizes[c] for c in chrom_sizes if c in groups})
+        with h5py.File(out, "w") as h5:
+            h5.attrs["bigwig"] = os.path.abspath(bigwig)
+            h5.attrs["bigwig_md5"] = md5sum(bigwig)
+            h5.attrs["peaks"] = os.path.abspath(peaks)
+            h5.attrs["peaks_md5"] = md5sum(peaks)
+            chroms = [c for c in chrom_sizes if c in groups]
+            for chrom in tqdm(chroms, desc=f"in-peak {os.path.basename(bigwig)}",
+                              disable=not progress):
+                group = groups[chrom]
+                start, end = _union(group["start"].to_numpy(np.int64),
+                                    group["end"].to_numpy(np.int64))
+                positions = _ranges(start, end)
+                values = np.zeros(len(positions), dtype=np.float32)
+                # One large read per block of the chromosome that holds peak bases.
+                for lo in range(int(positions[0]) // block * block, int(positions[-1]) + 1,
+                                block):
+                    i0, i1 = np.searchsorted(positions, [lo, lo + block])
+                    if i1 == i0:
+                        continue
+                    a, b = int(positions[i0]), int(positions[i1 - 1]) + 1
+                    read = bw.values(chrom, a, b, numpy=True)
+                    values[i0:i1] = read[positions[i0:i1] - a]
+                np.nan_to_num(values, copy=False, nan=0.0)
+                lengths = end - start
+                g = h5.create_group(chrom)
+                g["start"], g["end"] = start, end
+                g["offset"] = np.cumsum(lengths) - lengths
+                g.create_dataset("value", data=values, compression="gzip",
+                                 compression_opts=1, shuffle=True,
+                                 chunks=(min(len(values), 1 << 20),))
+    finally:
+        bw.close()
+
+
+class InPeakSignal:
+    """Reader of a :func:`write_inpeak` file that fills example windows.
+
+    One chromosome's values are held in memory at a time.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = str(path)
+        self._h5 = h5py.File(self.path, "r")
+        self._chrom: str | None = None
+        self._data: tuple[np.ndarray, ...] = ()
+
+    def _load(self, chrom: str) -> tuple[np.ndarray, ...]:
+        if chrom != self._chrom:
+            if chrom in self._h5:
+                g = self._h5[chrom]
+                self._data = (g["start"][:], g["end"][:], g["offset"][:], g["value"][:])
+            else:  # no peak on this chromosome: all zeros
+                empty = np.zeros(0, dtype=np.int64)
+                self._data = (empty, empty, empty, np.zeros(0, np.float32))
+            self._chrom = chrom
+        return self._data
+
+    def windows(self, chrom: str, starts: np.ndarray, length: int) -> np.ndarray:
+        """Signal of windows ``[start, start + length)`` of one chromosome.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 (n, length): the bigWig value inside peaks, 0 elsewhere.
+        """
+        starts = np.asarray(starts, dtype=np.int64)
+        iv_start, iv_end, offset, value = self._load(chrom)
+        out = np.zeros((len(starts), length), dtype=np.float32)
+        rows, index, lo, hi = overlaps(starts, length, iv_start, iv_end)
+        seg = hi - lo
+        within = np.arange(seg.sum()) - np.repeat(np.cumsum(seg) - seg, seg)
+        src = np.repeat(offset[index] + starts[rows] + lo - iv_start[index], seg) + within
+        out[np.repeat(rows, seg), np.repeat(lo, seg) + within] = value[src]
+        return out
+
+    def close(self) -> None:
+        self._h5.close()
+
+    def __enter__(self) -> InPeakSignal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def chromosome_blocks(examples: pd.DataFrame, block: int) -> Iterator[tuple[str, int, int]]:
+    """(chrom, first row, stop row) of consecutive same-chromosome example blocks.
+
+    ``examples`` must be grouped by chromosome (as the sorted example BED is).
+    """
+    chrom = examples["chrom"].to_numpy()
+    if len(chrom) == 0:
+        return
+    change = np.flatnonzero(chrom[1:] != chrom[:-1]) + 1
+    bounds = np.concatenate([[0], change, [len(chrom)]])
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        for lo in range(int(a), int(b), block):
+            yield str(chrom[a]), lo, min(lo + block, int(b))
+
+
+@dataclass
+class Stats:
+    """Running mean and standard deviation over every value seen (float64 sums)."""
+
+    count: int = 0
+    total: float = 0.0
+    total_sq: float = 0.0
+
+    def update(self, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=np.float64)
+        self.count += values.size
+        self.total += float(values.sum())
+        self.total_sq += float(np.square(values).sum())
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+    @property
+    def std(self) -> float:
+        if not self.count:
+            return 1.0
+        var = max(self.total_sq / self.count - self.mean ** 2, 0.0)
+        return float(np.sqrt(var))
+
+
+def zscore(values: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """``(values - mean) / std``; a constant track (std 0) is only centred."""
+    return (values - mean) / (std if std > 0 else 1.0)
+
+
+def window_stats(inpeak: str | os.PathLike[str], examples: pd.DataFrame, length: int,
+                 block: int = 4096) -> tuple[float, float]:
+    """Mean and standard deviation of a track over every base of every example window."""
+    stats = Stats()
+    with InPeakSignal(inpeak) as signal:
+        for chrom, a, b in chromosome_blocks(examples, block):
+            stats.update(signal.windows(chrom, examples["start"].to_numpy()[a:b], length))
+    return stats.mean, stats.std
