@@ -145,7 +145,7 @@ def test_narrowpeak_tolerates_track_and_comment_lines(tmp_path):
 @pytest.mark.parametrize(("line", "message"), [
     ("chr1\t50\t40\tp\t0\t.\t1\t-1\t1\t5", r"p\.narrowPeak:3: field 'start' \(50\)"),
     ("chrX\t1\t40\tp\t0\t.\t1\t-1\t1\t5", r"p\.narrowPeak:3: field 'chrom': unknown chromosome 'chrX'"),
-    ("1\t1\t40\tp\t0\t.\t1\t-1\t1\t5", r"p\.narrowPeak:3: .*'chr1' \(UCSC naming\)"),
+    ("1\t1\t40\tp\t0\t.\t1\t-1\t1\t5", r"p\.narrowPeak:3: .*genome names it 'chr1' \(UCSC naming\)"),
     ("chr1\t1\t40\tp", r"p\.narrowPeak:3: expected 10 .* found 4"),
     ("chr1\tx\t40\tp\t0\t.\t1\t-1\t1\t5", r"p\.narrowPeak:3: fields 'start' and 'end'"),
     ("chr1\t1\t400000\tp\t0\t.\t1\t-1\t1\t5", r"p\.narrowPeak:3: field 'end' .* past the end"),

@@ -85,16 +85,19 @@ def read_chrom_sizes(path: str | os.PathLike[str]) -> dict[str, int]:
     return sizes
 
 
-def unknown_chromosome_message(chrom: str, known: Iterable[str]) -> str:
-    """Explain an unknown chromosome name, pointing out "1" vs "chr1" naming mismatches."""
+def unknown_chromosome_message(chrom: str, known: Iterable[str], owner: str = "genome") -> str:
+    """Explain an unknown chromosome name, pointing out "1" vs "chr1" naming mismatches.
+
+    ``owner`` names what ``known`` belongs to ("genome", "bigWig").
+    """
     known = list(known)
     hint = ""
     if not chrom.startswith("chr") and f"chr{chrom}" in known:
-        hint = f"; the genome names it 'chr{chrom}' (UCSC naming), this file uses Ensembl naming"
+        hint = f"; the {owner} names it 'chr{chrom}' (UCSC naming): a naming mismatch"
     elif chrom.startswith("chr") and chrom[3:] in known:
-        hint = f"; the genome names it '{chrom[3:]}' (Ensembl naming), this file uses UCSC naming"
+        hint = f"; the {owner} names it '{chrom[3:]}' (Ensembl naming): a naming mismatch"
     shown = ", ".join(known[:5]) + (", ..." if len(known) > 5 else "")
-    return f"unknown chromosome {chrom!r} (genome chromosomes: {shown}){hint}"
+    return f"unknown chromosome {chrom!r} ({owner} chromosomes: {shown}){hint}"
 
 
 def read_blacklist(path: str | os.PathLike[str], chrom_sizes: Mapping[str, int]) -> pd.DataFrame:

@@ -51,10 +51,8 @@ def check_bigwig_chromosomes(path: str, bw_chroms: Mapping[str, int],
     """Every needed chromosome must be in the bigWig with the genome's length."""
     for chrom, size in needed.items():
         if chrom not in bw_chroms:
-            raise DataError(f"{path}: chromosome {chrom!r} is missing from the bigWig; "
-                            + unknown_chromosome_message(chrom, bw_chroms)
-                            .replace("unknown chromosome", "looked for")
-                            .replace("genome chromosomes", "bigWig chromosomes"))
+            raise DataError(f"{path}: chromosome {chrom!r} is missing from the bigWig: "
+                            + unknown_chromosome_message(chrom, bw_chroms, "bigWig"))
         if bw_chroms[chrom] != size:
             raise DataError(f"{path}: chromosome {chrom!r} is {bw_chroms[chrom]} bp in the "
                             f"bigWig but {size} bp in the genome (another assembly?)")
