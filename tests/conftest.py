@@ -9,6 +9,8 @@ import numpy as np
 import pyBigWig
 import pytest
 
+from nettime.motif_features import motif_channels
+
 SIZES = {"chr1": 24000, "chr2": 16000, "chr3": 12000}
 
 
@@ -86,3 +88,19 @@ def resources(tmp_path_factory: pytest.TempPathFactory) -> dict:
                              random_peaks(rng, SIZES, 40, 200, 2000))
             write_bigwig(root / f"features/{cell}.{assay}.bigWig", SIZES, rng)
     return {"root": root, "sizes": SIZES, "conditions": conditions}
+
+
+# A private stand-in for nettime.motifs.load_motif (another stream owns it): an AP-1-like
+# probability matrix, float64 (w, 4) columns A, C, G, T.
+TGASTCA = np.array([
+    [0.05, 0.05, 0.05, 0.85], [0.05, 0.05, 0.85, 0.05], [0.85, 0.05, 0.05, 0.05],
+    [0.05, 0.45, 0.45, 0.05], [0.05, 0.05, 0.05, 0.85], [0.05, 0.85, 0.05, 0.05],
+    [0.85, 0.05, 0.05, 0.05]])
+
+
+@pytest.fixture(scope="session")
+def warm_fimo():
+    """memelite compiles with numba on first use (~30 s): pay it once per session."""
+    codes = np.random.default_rng(0).integers(0, 4, (2, 50)).astype(np.uint8)
+    motif_channels(codes, TGASTCA)
+    return True

@@ -5,25 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TGASTCA
 from memelite import fimo
 
 from nettime.genome import Genome, one_hot
 from nettime.motif_features import hits_to_channels, motif_channels, motif_stats
-
-# A private stand-in for nettime.motifs.load_motif (another stream owns it): an AP-1-like
-# probability matrix, float64 (w, 4) columns A, C, G, T.
-TGASTCA = np.array([
-    [0.05, 0.05, 0.05, 0.85], [0.05, 0.05, 0.85, 0.05], [0.85, 0.05, 0.05, 0.05],
-    [0.05, 0.45, 0.45, 0.05], [0.05, 0.05, 0.05, 0.85], [0.05, 0.85, 0.05, 0.05],
-    [0.85, 0.05, 0.05, 0.05]])
-
-
-@pytest.fixture(scope="session")
-def warm_fimo():
-    """memelite compiles with numba on first use (~30 s): pay it once per session."""
-    codes = np.random.default_rng(0).integers(0, 4, (2, 50)).astype(np.uint8)
-    motif_channels(codes, TGASTCA)
-    return True
 
 
 def test_channels_match_direct_fimo(warm_fimo):
