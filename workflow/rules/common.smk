@@ -81,4 +81,47 @@ def acquired_data():
 
 def all_targets():
     """What `snakemake` with no target builds: grows as stages are added."""
-    return acquired_data()
+    return acquired_data() + data_sets()
+
+
+# ---- data sets (issue 4) ---------------------------------------------------------------------
+# results/examples/{split}.bed            example windows of a split
+# results/labels/{split}/{condition}.h5   packed base labels (conserved, relaxed) of a condition
+# results/features/signals/{cell}.{assay}.h5  bigWig values inside the assay's peaks (no
+#                                         dependence on the example set: adding a condition
+#                                         does not recompute it)
+# results/features/stats/{split}.json     z-score statistics of every track over a split
+# results/data/{split}.h5                 the data set (nettime.dataset)
+
+
+def examples_bed(split):
+    return f"results/examples/{split}.bed"
+
+
+def split_labels(split):
+    return [f"results/labels/{split}/{condition}.h5" for condition in CONDITIONS]
+
+
+def inpeak_signal(cell, assay):
+    return f"results/features/signals/{cell}.{assay}.h5"
+
+
+def inpeak_signals():
+    return [inpeak_signal(*cell_assay.split(".")) for cell_assay in CELL_ASSAYS]
+
+
+def motif_tfs():
+    """TFs that get motif channels: all, when a feature set uses motifs."""
+    if not any(spec.get("motifs") for spec in config["feature_sets"].values()):
+        return []
+    return [tf for tf in PROJECT.tfs if tf in config.get("motifs", {})]
+
+
+def normalisation_stats(wildcards):
+    """Statistics a split is z-scored with: the training split's, or its own (per_split)."""
+    split = "train" if config["normalisation"] == "train" else wildcards.split
+    return f"results/features/stats/{split}.json"
+
+
+def data_sets():
+    return [f"results/data/{split}.h5" for split in SPLITS]
