@@ -33,9 +33,11 @@ import torch
 from tqdm import tqdm
 
 from nettime.config import split_condition
+from nettime.files import md5sum
 from nettime.genome import DataError, Genome, one_hot
 from nettime.motif_features import iter_motif_blocks, motif_stats
-from nettime.signals import InPeakSignal, Stats, chromosome_blocks, zscore
+from nettime.peaks import base_labels, read_narrowpeak
+from nettime.signals import InPeakSignal, chromosome_blocks, window_stats, zscore
 
 LABEL_SETS = ("conserved", "relaxed")
 CHUNK_EXAMPLES = 128
@@ -86,13 +88,12 @@ def compute_stats(examples: pd.DataFrame, length: int, inpeak: Mapping[tuple[str
 
     Keys are ``signals/{cell}/{assay}`` and ``motifs/{TF}/fwd|rev``.
     """
-    from nettime.signals import window_stats
-
     stats: dict[str, list[float]] = {}
     for (cell, assay), path in tqdm(inpeak.items(), desc="signal statistics"):
         stats[f"signals/{cell}/{assay}"] = list(window_stats(path, examples, length))
     for tf, ppm in (ppms or {}).items():
-        assert genome is not None, "motif statistics need the genome"
+        if genome is None:
+            raise ValueError("motif statistics need the genome")
         (m0, s0), (m1, s1) = motif_stats(genome, examples, length, ppm)
         stats[f"motifs/{tf}/fwd"] = [m0, s0]
         stats[f"motifs/{tf}/rev"] = [m1, s1]
@@ -101,22 +102,26 @@ def compute_stats(examples: pd.DataFrame, length: int, inpeak: Mapping[tuple[str
 
 def write_labels(examples: pd.DataFrame, length: int, peak_files: Mapping[str, str],
                  out: str | os.PathLike[str]) -> None:
-    """Per-condition label file: one packed dataset per label set (see module docstring)."""
-    from nettime.files import md5sum
-    from nettime.peaks import base_labels, read_narrowpeak
+    """Per-condition label file: one packed dataset per label set (see module docstring).
 
+    Parameters
+    ----------
+    examples
+        Columns chrom, start, end of the split's examples, grouped by chromosome.
+    peak_files
+        Label set (``conserved``, ``relaxed``) -> narrowPeak file of the condition.
+    """
     with h5py.File(out, "w") as h5:
         h5.attrs["length"] = length
         h5.attrs["n_examples"] = len(examples)
         for label_set, path in peak_files.items():
             peaks = read_narrowpeak(path)
-            packed = np.zeros((len(examples), math.ceil(length / 8)), dtype=np.uint8)
-            for chrom, a, b in chromosome_blocks(examples, WRITE_BLOCK):
-                del chrom
-                packed[a:b] = np.packbits(base_labels(examples.iloc[a:b], peaks, length), axis=1)
-            _create(h5, label_set, packed)
-            h5[label_set].attrs["source"] = os.path.abspath(path)
-            h5[label_set].attrs["md5"] = md5sum(path)
+            ds = _create(h5, label_set, shape=(len(examples), math.ceil(length / 8)),
+                         dtype=np.uint8)
+            for _, a, b in chromosome_blocks(examples, WRITE_BLOCK):
+                ds[a:b] = np.packbits(base_labels(examples.iloc[a:b], peaks, length), axis=1)
+            ds.attrs["source"] = os.path.abspath(path)
+            ds.attrs["md5"] = md5sum(path)
 
 
 def _create(h5: h5py.Group, name: str, data: np.ndarray | None = None,
@@ -187,7 +192,10 @@ def write_dataset(out: str | os.PathLike[str], examples: pd.DataFrame, genome: G
                     raise DataError(f"{path}: labels for {src.attrs['n_examples']} examples, "
                                     f"but the split has {n}; rebuild it from the same examples")
                 for label_set in LABEL_SETS:
-                    _create(h5, f"labels/{condition}/{label_set}", src[label_set][:])
+                    ds = _create(h5, f"labels/{condition}/{label_set}",
+                                 shape=src[label_set].shape, dtype=np.uint8)
+                    for a in range(0, n, WRITE_BLOCK):
+                        ds[a:a + WRITE_BLOCK] = src[label_set][a:a + WRITE_BLOCK]
         for tf, ppm in tqdm(ppms.items(), desc="motifs", disable=not progress):
             ds = _create(h5, f"motifs/{tf}", shape=(n, length, 2), dtype=np.float16)
             fwd, rev = stats[f"motifs/{tf}/fwd"], stats[f"motifs/{tf}/rev"]
@@ -518,13 +526,6 @@ def make_loader(path: str | os.PathLike[str], feature_set: FeatureSet,
                                        persistent_workers=False)
 
 
-def iter_conditions(data: DataSet) -> Iterator[tuple[str, str, str]]:
-    """(condition, TF, cell type) of every condition of a data set."""
-    for condition in data.conditions:
-        tf, cell = split_condition(condition)
-        yield condition, tf, cell
-
-
-__all__ = ["DataSet", "FeatureSet", "SampleDataset", "Stats", "compute_stats", "config_hash",
+__all__ = ["DataSet", "FeatureSet", "SampleDataset", "compute_stats", "config_hash",
            "feature_sets_from_config", "make_loader", "open_dataset", "write_dataset",
            "write_labels"]

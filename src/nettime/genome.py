@@ -164,7 +164,8 @@ class Genome:
     def windows(self, chrom: str, starts: Sequence[int] | np.ndarray, length: int) -> np.ndarray:
         """Codes of equal-length windows of one chromosome.
 
-        Reads the chromosome span the windows cover once, then gathers.
+        Nearby windows are read as one span and gathered; windows far apart are read one by
+        one, so memory stays near ``n * length`` whatever the span.
 
         Returns
         -------
@@ -175,6 +176,8 @@ class Genome:
         if len(starts) == 0:
             return np.zeros((0, length), dtype=np.uint8)
         lo, hi = int(starts.min()), int(starts.max()) + length
+        if hi - lo > 4 * len(starts) * length:
+            return np.stack([self.codes(chrom, int(s), int(s) + length) for s in starts])
         block = self.codes(chrom, lo, hi)
         return block[(starts - lo)[:, None] + np.arange(length)]
 

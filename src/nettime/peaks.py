@@ -204,16 +204,18 @@ def example_windows(intervals: pd.DataFrame, chrom_sizes: Mapping[str, int],
                          "end": end[keep]}).reset_index(drop=True)
 
 
-def drop_non_acgt(windows: pd.DataFrame, genome: Genome) -> pd.DataFrame:
-    """Drop windows that hold any base other than A, C, G, T (read per chromosome)."""
+def drop_non_acgt(windows: pd.DataFrame, genome: Genome, block: int = 4096) -> pd.DataFrame:
+    """Drop windows that hold any base other than A, C, G, T (read in blocks of windows)."""
     keep = np.zeros(len(windows), dtype=bool)
+    starts = windows["start"].to_numpy(np.int64)
+    lengths = (windows["end"] - windows["start"]).to_numpy(np.int64)
     for chrom, rows in windows.groupby("chrom", sort=False).indices.items():
-        codes = genome.codes(chrom)
-        bad = np.concatenate([[0], np.cumsum(codes == 4)])  # prefix count of non-ACGT bases
-        starts = windows["start"].to_numpy()[rows]
-        ends = windows["end"].to_numpy()[rows]
-        keep[rows] = (bad[ends] - bad[starts]) == 0
-        del codes, bad
+        rows = rows[np.argsort(starts[rows], kind="stable")]
+        for length in np.unique(lengths[rows]):
+            same = rows[lengths[rows] == length]
+            for i in range(0, len(same), block):
+                part = same[i:i + block]
+                keep[part] = genome.windows(chrom, starts[part], int(length)).max(axis=1) < 4
     return windows[keep].reset_index(drop=True)
 
 
