@@ -58,13 +58,6 @@ def check_bigwig_chromosomes(path: str, bw_chroms: Mapping[str, int],
                             f"bigWig but {size} bp in the genome (another assembly?)")
 
 
-def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, e)`` for each interval: int64 (sum(e - s),)."""
-    lengths = ends - starts
-    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return np.repeat(starts, lengths) + within
-
-
 def write_inpeak(bigwig: str | os.PathLike[str], peaks: str | os.PathLike[str],
                  chrom_sizes: Mapping[str, int], out: str | os.PathLike[str],
                  block: int = READ_BLOCK, progress: bool = True) -> None:
@@ -98,22 +91,26 @@ def write_inpeak(bigwig: str | os.PathLike[str], peaks: str | os.PathLike[str],
                 group = groups[chrom]
                 start, end = _union(group["start"].to_numpy(np.int64),
                                     group["end"].to_numpy(np.int64))
-                positions = _ranges(start, end)
-                values = np.zeros(len(positions), dtype=np.float32)
+                lengths = end - start
+                offset = np.cumsum(lengths) - lengths
+                values = np.zeros(int(lengths.sum()), dtype=np.float32)
                 # One large read per block of the chromosome that holds peak bases.
-                for lo in range(int(positions[0]) // block * block, int(positions[-1]) + 1,
-                                block):
-                    i0, i1 = np.searchsorted(positions, [lo, lo + block])
+                for lo in range(int(start[0]) // block * block, int(end[-1]), block):
+                    i0 = int(np.searchsorted(end, lo, side="right"))
+                    i1 = int(np.searchsorted(start, lo + block, side="left"))
                     if i1 == i0:
                         continue
-                    a, b = int(positions[i0]), int(positions[i1 - 1]) + 1
+                    a, b = max(int(start[i0]), lo), min(int(end[i1 - 1]), lo + block)
                     read = bw.values(chrom, a, b, numpy=True)
-                    values[i0:i1] = read[positions[i0:i1] - a]
+                    first = offset[i0] + (a - start[i0])
+                    # Slices per interval: the cost follows the bases kept, not the span.
+                    kept = np.concatenate([read[max(s, a) - a:min(e, b) - a] for s, e in
+                                           zip(start[i0:i1].tolist(), end[i0:i1].tolist(),
+                                               strict=True)])
+                    values[first:first + len(kept)] = kept
                 np.nan_to_num(values, copy=False, nan=0.0)
-                lengths = end - start
                 g = h5.create_group(chrom)
-                g["start"], g["end"] = start, end
-                g["offset"] = np.cumsum(lengths) - lengths
+                g["start"], g["end"], g["offset"] = start, end, offset
                 g.create_dataset("value", data=values, compression="gzip",
                                  compression_opts=1, shuffle=True,
                                  chunks=(min(len(values), 1 << 20),))
