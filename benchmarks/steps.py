@@ -54,8 +54,11 @@ def build(root: Path, out: Path, conditions, cells, assays, motif_tfs=("TFA", "T
     ppm = jaspar_ppm()
     ppms = {tf: ppm for tf in motif_tfs}
     t = time.perf_counter()
-    stats = compute_stats(examples, length, inpeak, genome, ppms)
-    times["stats"] = time.perf_counter() - t
+    stats = compute_stats(examples, length, inpeak)
+    times["stats_signals"] = time.perf_counter() - t
+    t = time.perf_counter()
+    stats.update(compute_stats(examples, length, {}, genome, ppms))
+    times["stats_motifs"] = time.perf_counter() - t
     t = time.perf_counter()
     write_dataset(out / "train.h5", examples, genome, length, inpeak, labels, ppms, stats,
                   {"split": "train"}, {}, progress=False)
@@ -69,7 +72,8 @@ def build(root: Path, out: Path, conditions, cells, assays, motif_tfs=("TFA", "T
         h5.visititems(visit)
     return {"n_examples": len(examples), "n_tracks": len(inpeak), "n_conditions": len(labels),
             "n_motif_tfs": len(ppms), "genome_bases": int(sum(sizes.values())),
-            "seconds": times, "storage_bytes": sizes_bytes}
+            "seconds": times, "storage_bytes": sizes_bytes,
+            "inpeak_bytes": sum(Path(p).stat().st_size for p in inpeak.values())}
 
 
 if __name__ == "__main__":  # pragma: no cover
