@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pyBigWig
+import pyfaidx
 import pytest
 
 from nettime.motif_features import motif_channels
@@ -74,6 +75,7 @@ def resources(tmp_path_factory: pytest.TempPathFactory) -> dict:
     (root / "peaks").mkdir()
     (root / "features").mkdir()
     write_fasta(root / "genome/genome.fa", SIZES, rng, n_runs={"chr1": (5000, 5100)})
+    pyfaidx.Faidx(str(root / "genome/genome.fa")).close()  # the .fai index, as acquired
     (root / "genome/chrom.sizes").write_text("".join(f"{c}\t{s}\n" for c, s in SIZES.items()))
     (root / "genome/blacklist.bed").write_text("chr2\t3000\t3400\n")
     conditions = ["TFA.c1", "TFB.c1", "TFA.c2"]
