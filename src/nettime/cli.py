@@ -26,6 +26,133 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    from nettime.simulate import parse_scale, simulate
+
+    project = load_project(args.config)
+    try:
+        scale = parse_scale(args.scale) if args.scale is not None else None
+    except ValueError as exc:
+        raise UsageError(f"--scale: {exc}") from None
+    simulate(project, args.outdir, scale=scale, seed=args.seed, progress=not args.quiet)
+    print(f"simulated data set written to {args.outdir}")
+    return 0
+
+
+# ---- binary calls and evaluation (issue 6) ---------------------------------------------------
+def _calls_verb(run):
+    """Run a calls/evaluation verb, turning bad predictions into one-line usage errors."""
+    def wrapped(args: argparse.Namespace) -> int:
+        from nettime.calls import PredictionError
+
+        try:
+            return run(args)
+        except PredictionError as error:
+            raise UsageError(str(error)) from None
+    return wrapped
+
+
+@_calls_verb
+def _search_threshold(args: argparse.Namespace) -> int:
+    from nettime.calls import search_threshold, write_threshold_table
+
+    table, best, best_iou = search_threshold(args.predictions, args.data, args.n_thresholds,
+                                             args.seed, args.label_set)
+    write_threshold_table(table, best, best_iou, args.out)
+    print(f"best threshold {best:.6f}: IOU {best_iou:.4f} -> {args.out}")
+    return 0
+
+
+@_calls_verb
+def _train_crf(args: argparse.Namespace) -> int:
+    from nettime.calls import fit_crf
+    from nettime.crf import save_crf
+    from nettime.files import atomic_output
+
+    model, history = fit_crf(args.predictions, args.data, args.label_set, lr=args.lr,
+                             steps=args.steps, batch_size=args.batch_size,
+                             eval_every=args.eval_every, seed=args.seed)
+    with atomic_output(args.out, suffix=".pt") as tmp:
+        save_crf(model, tmp)
+    if args.log:
+        with atomic_output(args.log) as tmp:
+            history.to_csv(tmp, sep="\t", index=False)
+    print(f"CRF (selection NLL {history['select_nll'].min():.3f}) -> {args.out}")
+    return 0
+
+
+@_calls_verb
+def _call(args: argparse.Namespace) -> int:
+    from nettime.calls import call_split, read_best_threshold
+    from nettime.crf import load_crf
+
+    call_split(args.predictions, args.data, read_best_threshold(args.thresholds),
+               load_crf(args.crf), args.out, {"threshold": args.threshold_bed,
+                                              "crf": args.crf_bed})
+    print(f"calls -> {args.out}, {args.threshold_bed}, {args.crf_bed}")
+    return 0
+
+
+@_calls_verb
+def _evaluate(args: argparse.Namespace) -> int:
+    from nettime.evaluation import evaluate_split
+    from nettime.files import atomic_output
+
+    table = evaluate_split(args.predictions, args.data, args.model, args.split, args.calls,
+                           args.bin_widths, args.label_set)
+    with atomic_output(args.out) as tmp:
+        table.to_csv(tmp, sep="\t", index=False)
+    print(f"{len(table)} metric rows -> {args.out}")
+    return 0
+
+
+def _add_calls_verbs(verbs) -> None:
+    def common(parser):
+        parser.add_argument("--predictions", required=True,
+                            help="predictions HDF5 (prob/{condition} float16)")
+        parser.add_argument("--data", required=True, help="data set HDF5 of the same split")
+        parser.add_argument("--label-set", default="conserved", choices=["conserved", "relaxed"])
+
+    verb = verbs.add_parser("search-threshold", help="best of n random thresholds by IOU")
+    common(verb)
+    verb.add_argument("--out", required=True, help="threshold table (TSV)")
+    verb.add_argument("--n-thresholds", type=int, default=300)
+    verb.add_argument("--seed", type=int, default=2022)
+    verb.set_defaults(func=_search_threshold)
+
+    verb = verbs.add_parser("train-crf", help="fit the CRF on (validation) predictions")
+    common(verb)
+    verb.add_argument("--out", required=True, help="CRF parameters (.pt)")
+    verb.add_argument("--log", help="training history (TSV)")
+    verb.add_argument("--lr", type=float, default=1e-4)
+    verb.add_argument("--steps", type=int, default=1000)
+    verb.add_argument("--batch-size", type=int, default=64)
+    verb.add_argument("--eval-every", type=int, default=50)
+    verb.add_argument("--seed", type=int, default=0)
+    verb.set_defaults(func=_train_crf)
+
+    verb = verbs.add_parser("call", help="per-base calls (HDF5) and called sites (BED)")
+    common(verb)
+    verb.add_argument("--thresholds", required=True, help="table from search-threshold")
+    verb.add_argument("--crf", required=True, help="CRF from train-crf")
+    verb.add_argument("--out", required=True, help="calls HDF5")
+    verb.add_argument("--threshold-bed", required=True)
+    verb.add_argument("--crf-bed", required=True)
+    verb.set_defaults(func=_call)
+
+    verb = verbs.add_parser("evaluate", help="tidy per-condition metric table (TSV)")
+    common(verb)
+    verb.add_argument("--calls", help="calls HDF5 from `call` (IOU and transitions)")
+    verb.add_argument("--model", required=True)
+    verb.add_argument("--split", required=True)
+    verb.add_argument("--bin-widths", type=int, nargs="*", default=[20, 50, 100, 200, 500, 1000])
+    verb.add_argument("--out", required=True)
+    verb.set_defaults(func=_evaluate)
+
+
+# ---- end of issue 6 block ----------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nettime", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"nettime {__version__}")
@@ -35,6 +162,20 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--config", default="config/config.yaml",
                           help="configuration file (default: %(default)s)")
     validate.set_defaults(func=_validate)
+
+    simulate = verbs.add_parser("simulate", help="make the simulated ENCODE-like data set")
+    simulate.add_argument("--config", default="config/config.yaml",
+                          help="configuration file (default: %(default)s)")
+    simulate.add_argument("--scale", default=None,
+                          help="tiny, demo, large or a genome length in bp "
+                          "(default: simulation.scale of the config)")
+    simulate.add_argument("--seed", type=int, default=None,
+                          help="random seed (default: simulation.seed of the config)")
+    simulate.add_argument("--outdir", default="resources/simulated",
+                          help="output folder (default: %(default)s)")
+    simulate.add_argument("--quiet", action="store_true", help="no progress display")
+    simulate.set_defaults(func=_simulate)
+    _add_calls_verbs(verbs)
     return parser
 
 

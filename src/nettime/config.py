@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,10 +174,10 @@ def _describe_error(error: jsonschema.ValidationError) -> str:
     """A sentence for a schema error that says what is allowed, not just what failed."""
     schema = error.schema if isinstance(error.schema, dict) else {}
     value = error.instance
+    if "x-allowed" in schema and error.validator in ("pattern", "anyOf"):
+        return f"{value!r} is malformed; allowed: {schema['x-allowed']}"
     if error.validator == "pattern":
-        what = schema.get("description", "")
-        hint = f" ({what.rstrip('.')})" if what else ""
-        return f"{value!r} does not match the pattern {error.validator_value!r}{hint}"
+        return f"{value!r} does not match the pattern {error.validator_value!r}"
     if error.validator == "enum":
         allowed = ", ".join(str(v) for v in error.validator_value)
         return f"{value!r} is not allowed; allowed values: {allowed}"
@@ -187,8 +188,6 @@ def _describe_error(error: jsonschema.ValidationError) -> str:
         allowed = ", ".join(schema.get("properties", {}))
         extra = [k for k in error.instance if k not in schema.get("properties", {})]
         return f"unknown key(s) {', '.join(map(repr, extra))}; allowed keys: {allowed}"
-    if error.validator == "anyOf" and "description" in schema:
-        return f"{value!r} is not valid: expected {schema['description']}"
     return error.message
 
 
@@ -468,7 +467,9 @@ def _cross_check(config: dict[str, Any], config_path: str, conditions: pd.DataFr
                                     row=int(first["_row"]), column="assay"))
     motifs = config.get("motifs", {})
     if config["source"] == "simulated":
-        tfs = list(dict.fromkeys(conditions["tf"]))
+        name_pattern = load_schema("conditions")["properties"]["tf"]["pattern"]
+        # Names already reported as malformed are not reported again here.
+        tfs = [tf for tf in dict.fromkeys(conditions["tf"]) if re.match(name_pattern, tf)]
         for tf in tfs:
             if tf not in motifs:
                 rec = conditions[conditions["tf"] == tf].iloc[0]

@@ -1,4 +1,4 @@
-# Shared by every rule file: the validated configuration, file-name helpers and wildcards.
+# Shared by all rule files; the validated configuration and file-name helpers.
 # Library code lives in src/nettime; rules stay thin.
 import sys
 
@@ -11,7 +11,10 @@ def _load_project():
     try:
         return load_project(config_path, config=config)
     except ConfigError as error:
-        print(f"Invalid configuration ({len(error.problems)} problem(s)):", file=sys.stderr)
+        print(
+            f"Invalid configuration ({len(error.problems)} problem(s)):",
+            file=sys.stderr,
+        )
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         sys.stderr.flush()
@@ -24,18 +27,12 @@ RESOURCES = f"resources/{SOURCE}"
 CONDITIONS = PROJECT.condition_names()
 CELL_ASSAYS = [
     f"{cell}.{assay}"
-    for cell, assay in zip(PROJECT.cell_features["cell_type"], PROJECT.cell_features["assay"])
+    for cell, assay in zip(
+        PROJECT.cell_features["cell_type"], PROJECT.cell_features["assay"]
+    )
 ]
 SPLITS = ["train", "valid", "test"]
 LABEL_SETS = ["conserved", "relaxed"]
-
-
-wildcard_constraints:
-    condition=r"[A-Za-z0-9][A-Za-z0-9_-]*\.[A-Za-z0-9][A-Za-z0-9_-]*",
-    cell=r"[A-Za-z0-9][A-Za-z0-9_-]*",
-    assay=r"DNase|ATAC|H3K4me1|H3K4me3|H3K27ac",
-    split="train|valid|test",
-    label_set="conserved|relaxed",
 
 
 # ---- the acquired data, identical in layout for every source ---------------------------------
@@ -79,9 +76,73 @@ def acquired_data():
     return files
 
 
-def all_targets():
-    """What `snakemake` with no target builds: grows as stages are added."""
-    return acquired_data() + data_sets()
+# ---- classification and evaluation (issue 6) -------------------------------------------------
+def model_names():
+    """Names of the models in the registry (config `models:`)."""
+    return list(config.get("models", {}))
+
+
+def evaluation_targets(split="test"):
+    """Calls (BED), metric tables, summaries and Wilcoxon tests of every model on a split."""
+    files = []
+    for model in model_names():
+        files += [
+            f"results/calls/{model}/{split}.threshold.bed",
+            f"results/calls/{model}/{split}.crf.bed",
+            f"results/metrics/{model}/{split}.tsv",
+            f"results/metrics/{model}/{split}.summary.tsv",
+            f"results/metrics/{model}/{split}.wilcoxon.tsv",
+        ]
+    return files
+
+
+# ---- end of issue 6 block ----------------------------------------------------------------------
+
+
+# ---- simulated data set (issue 2): paths and helpers of rules/simulate.smk ----------------
+from pathlib import Path
+
+from nettime.simulate import load_motif_table, portal_json_paths
+
+SIM = "resources/simulated"
+SIM_WORLD = {
+    "fasta": f"{SIM}/genome/genome.fa",
+    "fai": f"{SIM}/genome/genome.fa.fai",
+    "sizes": f"{SIM}/genome/chrom.sizes",
+    "blacklist": f"{SIM}/genome/blacklist.bed",
+    "world": f"{SIM}/truth/world.json",
+    "gaps": f"{SIM}/truth/gaps.bed",
+    "elements": f"{SIM}/truth/elements.tsv",
+    "sites": f"{SIM}/truth/sites.bed",
+    "decoys": f"{SIM}/truth/decoys.bed",
+    "binding": f"{SIM}/truth/binding.tsv.gz",
+    "meme": f"{SIM}/motifs/planted.meme",
+}
+SIM_TFS = sorted(PROJECT.tfs)
+SIM_MOTIFS = {tf: str(PROJECT.config["motifs"].get(tf, "")) for tf in SIM_TFS}
+
+if SOURCE == "simulated":
+    # An unknown JASPAR ID or unreadable MEME file stops here, before any job.
+    try:
+        load_motif_table(PROJECT.config["motifs"], SIM_TFS, PROJECT.config_path)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"Invalid configuration: {problem}", file=sys.stderr)
+        sys.exit(1)
+
+
+def simulation_root(wildcards, output):
+    # The output folder, from an output path (resources/simulated/<stage>/<file>).
+    return str(Path(output[0]).parents[1])
+
+
+def simulated_targets():
+    """Simulated-only outputs: ground truth per condition and the portal metadata."""
+    files = list(SIM_WORLD.values())
+    files += [f"{SIM}/truth/{condition}.sites.bed" for condition in CONDITIONS]
+    files += [f"{SIM}/portal/files.tsv"]
+    files += [f"{SIM}/{path}" for path in portal_json_paths(PROJECT)]
+    return files
 
 
 # ---- data sets (issue 4) ---------------------------------------------------------------------
@@ -92,10 +153,6 @@ def all_targets():
 #                                         does not recompute it)
 # results/features/stats/{split}.json     z-score statistics of every track over a split
 # results/data/{split}.h5                 the data set (nettime.dataset)
-
-
-def examples_bed(split):
-    return f"results/examples/{split}.bed"
 
 
 def split_labels(split):
@@ -112,16 +169,27 @@ def inpeak_signals():
 
 def motif_tfs():
     """TFs that get motif channels: all, when a feature set uses motifs."""
-    if not any(spec.get("motifs") for spec in config["feature_sets"].values()):
+    if not any(spec.get("motifs") for spec in PROJECT.config["feature_sets"].values()):
         return []
-    return [tf for tf in PROJECT.tfs if tf in config.get("motifs", {})]
+    return [tf for tf in PROJECT.tfs if tf in PROJECT.config["motifs"]]
 
 
 def normalisation_stats(wildcards):
     """Statistics a split is z-scored with: the training split's, or its own (per_split)."""
-    split = "train" if config["normalisation"] == "train" else wildcards.split
+    split = "train" if PROJECT.config["normalisation"] == "train" else wildcards.split
     return f"results/features/stats/{split}.json"
 
 
 def data_sets():
     return [f"results/data/{split}.h5" for split in SPLITS]
+
+
+# ---- what `snakemake` with no target builds ----------------------------------------------------
+def all_targets():
+    """Every output of the default run: data, models, calls, metrics and figures."""
+    targets = acquired_data()
+    if SOURCE == "simulated":
+        targets += simulated_targets()
+    targets += data_sets()
+    targets += evaluation_targets("test")
+    return targets
