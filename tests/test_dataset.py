@@ -167,6 +167,8 @@ def test_loader_rejects_unknown_conditions_and_features(built):
     path = built["paths"]["train"]
     with pytest.raises(DataError, match="no condition 'TFZ.c1'"):
         make_loader(path, FEATURE_SETS["Seq"], ["TFZ.c1"], ["conserved"], ["TFZ"], ["c1"], 4)
+    with pytest.raises(DataError, match="missing from the vocabularies"):
+        make_loader(path, FEATURE_SETS["Seq"], ["TFA.c1"], ["conserved"], ["TFB"], ["c1"], 4)
     with pytest.raises(DataError, match="needs assay 'H3K4me1'"):
         make_loader(path, FeatureSet("x", ("H3K4me1",)), ["TFA.c1"], ["conserved"], ["TFA"],
                     ["c1"], 4)

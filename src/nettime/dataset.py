@@ -196,6 +196,7 @@ def write_dataset(out: str | os.PathLike[str], examples: pd.DataFrame, genome: G
                                  shape=src[label_set].shape, dtype=np.uint8)
                     for a in range(0, n, WRITE_BLOCK):
                         ds[a:a + WRITE_BLOCK] = src[label_set][a:a + WRITE_BLOCK]
+                    ds.attrs["encoding"] = "numpy.packbits along L (big-endian bit order)"
         for tf, ppm in tqdm(ppms.items(), desc="motifs", disable=not progress):
             ds = _create(h5, f"motifs/{tf}", shape=(n, length, 2), dtype=np.float16)
             fwd, rev = stats[f"motifs/{tf}/fwd"], stats[f"motifs/{tf}/rev"]
@@ -378,8 +379,14 @@ class SampleDataset(torch.utils.data.IterableDataset):
                                         f"needs motif features of {tf!r}, which the data set "
                                         "lacks (add a motif for it under 'motifs' in config)")
         pairs = [split_condition(c) for c in self.conditions]
-        self._tf = np.array([list(tf_vocab).index(tf) for tf, _ in pairs], dtype=np.int64)
-        self._cell = np.array([list(cell_vocab).index(c) for _, c in pairs], dtype=np.int64)
+        tf_vocab, cell_vocab = list(tf_vocab), list(cell_vocab)
+        for tf, cell in pairs:
+            if tf not in tf_vocab or cell not in cell_vocab:
+                raise DataError(f"condition {tf}.{cell}: TF or cell type missing from the "
+                                f"vocabularies (TFs: {', '.join(tf_vocab)}; cell types: "
+                                f"{', '.join(cell_vocab)})")
+        self._tf = np.array([tf_vocab.index(tf) for tf, _ in pairs], dtype=np.int64)
+        self._cell = np.array([cell_vocab.index(c) for _, c in pairs], dtype=np.int64)
         self._cell_names = [c for _, c in pairs]
         self._tf_names = [tf for tf, _ in pairs]
         self._label_set = np.array([LABEL_SETS.index(s) for s in self.label_sets], np.int64)
