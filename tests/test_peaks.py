@@ -8,12 +8,13 @@ import pybedtools
 import pytest
 from conftest import write_fasta, write_narrowpeak
 
-from nettime.genome import DataError, Genome, read_chrom_sizes
+from nettime.genome import DataError, Genome, read_chrom_sizes, split_regions
 from nettime.peaks import (
     base_labels,
     build_examples,
     drop_non_acgt,
     example_windows,
+    filter_regions,
     merge_peaks,
     read_bed,
     read_narrowpeak,
@@ -67,6 +68,18 @@ def test_merge_parameters_are_configurable():
     rows = [("c", 0, 300), ("c", 150, 450)]
     assert merged(rows, min_overlap=100) == [("c", 0, 450)]
     assert merged(rows, min_overlap=100, max_union=400) == rows
+
+
+def test_intervals_must_lie_inside_the_split_regions():
+    sizes = {"a": 5000, "b": 5000, "c": 5000}
+    regions = split_regions(sizes, ["a", "b"], frame([("a", 1000, 1200)]))
+    assert [tuple(r) for r in regions.itertuples(index=False)] == [
+        ("a", 0, 1000), ("a", 1200, 5000), ("b", 0, 5000)]
+    intervals = frame([("a", 700, 1000), ("a", 900, 1001), ("a", 1199, 1300), ("a", 1200, 1500),
+                       ("b", 10, 20), ("c", 10, 20)])
+    kept = filter_regions(intervals, regions)
+    assert [tuple(r) for r in kept.itertuples(index=False)] == [
+        ("a", 700, 1000), ("a", 1200, 1500), ("b", 10, 20)]
 
 
 def test_windows_at_chromosome_ends():

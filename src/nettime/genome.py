@@ -131,9 +131,30 @@ def read_blacklist(path: str | os.PathLike[str], chrom_sizes: Mapping[str, int])
     return frame.sort_values(["chrom", "start", "end"], kind="stable").reset_index(drop=True)
 
 
-def split_chromosomes(config: Mapping[str, Any], split: str) -> list[str]:
-    """Chromosomes of a split (``train``, ``valid`` or ``test``) from the configuration."""
-    return list(config["splits"][split])
+def split_regions(chrom_sizes: Mapping[str, int], chromosomes: Iterable[str],
+                  blacklist: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The regions of a split: its whole chromosomes minus the blacklisted intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns chrom, start, end (int64), sorted, disjoint.
+    """
+    rows = []
+    for chrom in chromosomes:
+        if chrom not in chrom_sizes:
+            raise DataError(f"split chromosome: {unknown_chromosome_message(chrom, chrom_sizes)}")
+        cursor = 0
+        if blacklist is not None:
+            black = blacklist[blacklist["chrom"] == chrom].sort_values("start")
+            for start, end in zip(black["start"].tolist(), black["end"].tolist(), strict=True):
+                if start > cursor:
+                    rows.append((chrom, cursor, start))
+                cursor = max(cursor, end)
+        if cursor < chrom_sizes[chrom]:
+            rows.append((chrom, cursor, chrom_sizes[chrom]))
+    frame = pd.DataFrame(rows, columns=["chrom", "start", "end"])
+    return frame.astype({"chrom": str, "start": np.int64, "end": np.int64})
 
 
 class Genome:

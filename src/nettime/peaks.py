@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pybedtools
 
-from nettime.genome import DataError, Genome, unknown_chromosome_message
+from nettime.genome import DataError, Genome, split_regions, unknown_chromosome_message
 
 NARROWPEAK_COLUMNS = 10
 BED_COLUMNS = ["chrom", "start", "end"]
@@ -176,16 +176,18 @@ def _frame(bedtool: pybedtools.BedTool) -> pd.DataFrame:
     return frame.astype({"chrom": str, "start": np.int64, "end": np.int64})
 
 
-def filter_regions(intervals: pd.DataFrame, chromosomes: Iterable[str],
-                   blacklist: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Keep intervals on ``chromosomes`` that share no base with the blacklist (bedtools)."""
-    kept = intervals[intervals["chrom"].isin(list(chromosomes))]
-    if blacklist is not None and len(blacklist) and len(kept):
-        try:
-            kept = _frame(_bedtool(kept).intersect(_bedtool(blacklist), v=True))
-        finally:
-            pybedtools.cleanup()
-    return sort_intervals(kept.reset_index(drop=True))
+def filter_regions(intervals: pd.DataFrame, regions: pd.DataFrame) -> pd.DataFrame:
+    """Keep the intervals that lie fully inside one region (``bedtools intersect -u -f 1``).
+
+    ``regions`` is a split's blacklist-filtered regions (:func:`nettime.genome.split_regions`).
+    """
+    if len(intervals) == 0 or len(regions) == 0:
+        return sort_intervals(intervals.iloc[:0])
+    try:
+        kept = _frame(_bedtool(intervals).intersect(_bedtool(regions), u=True, f=1.0))
+    finally:
+        pybedtools.cleanup()
+    return sort_intervals(kept)
 
 
 def example_windows(intervals: pd.DataFrame, chrom_sizes: Mapping[str, int],
@@ -232,13 +234,11 @@ def build_examples(peak_files: Iterable[str | os.PathLike[str]], genome: Genome,
         Columns chrom, start, end of the examples, sorted.
     """
     chromosomes = list(chromosomes)
-    for chrom in chromosomes:
-        if chrom not in chrom_sizes:
-            raise DataError(f"split chromosome: {unknown_chromosome_message(chrom, chrom_sizes)}")
+    regions = split_regions(chrom_sizes, chromosomes, blacklist)
     pooled = pool_peaks(peak_files, chrom_sizes, max_peak_length)
     pooled = pooled[pooled["chrom"].isin(chromosomes)]
     merged = merge_peaks(pooled, min_overlap, max_union)
-    merged = filter_regions(merged, chromosomes, blacklist)
+    merged = filter_regions(merged, regions)
     windows = example_windows(merged, chrom_sizes, length)
     return sort_intervals(drop_non_acgt(windows, genome))
 
@@ -256,7 +256,7 @@ def read_bed(path: str | os.PathLike[str]) -> pd.DataFrame:
     return frame
 
 
-def _union(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def union_intervals(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Union of intervals as sorted, disjoint, non-touching intervals."""
     if len(starts) == 0:
         return starts, ends
@@ -315,7 +315,7 @@ def base_labels(windows: pd.DataFrame, peaks: pd.DataFrame, length: int) -> np.n
         if chrom not in by_chrom:
             continue
         group = by_chrom[chrom]
-        iv_start, iv_end = _union(group["start"].to_numpy(np.int64),
+        iv_start, iv_end = union_intervals(group["start"].to_numpy(np.int64),
                                   group["end"].to_numpy(np.int64))
         starts = windows["start"].to_numpy(np.int64)[rows]
         # A difference array per window: +1 where an overlap begins, -1 where it ends.

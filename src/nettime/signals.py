@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from nettime.files import md5sum
 from nettime.genome import DataError, unknown_chromosome_message
-from nettime.peaks import _union, overlaps, read_narrowpeak
+from nettime.peaks import overlaps, read_narrowpeak, union_intervals
 
 READ_BLOCK = 1 << 24  # bases per bigWig read: 16 Mb, 64 MB of float32
 
@@ -89,7 +89,7 @@ def write_inpeak(bigwig: str | os.PathLike[str], peaks: str | os.PathLike[str],
             for chrom in tqdm(chroms, desc=f"in-peak {os.path.basename(bigwig)}",
                               disable=not progress):
                 group = groups[chrom]
-                start, end = _union(group["start"].to_numpy(np.int64),
+                start, end = union_intervals(group["start"].to_numpy(np.int64),
                                     group["end"].to_numpy(np.int64))
                 lengths = end - start
                 offset = np.cumsum(lengths) - lengths
