@@ -111,8 +111,8 @@ def write_inpeak(bigwig: str | os.PathLike[str], peaks: str | os.PathLike[str],
                 np.nan_to_num(values, copy=False, nan=0.0)
                 g = h5.create_group(chrom)
                 g["start"], g["end"], g["offset"] = start, end, offset
-                g.create_dataset("value", data=values, compression="gzip",
-                                 compression_opts=1, shuffle=True,
+                # lzf: 2-4x faster than gzip for a few % more disk; read only by h5py here.
+                g.create_dataset("value", data=values, compression="lzf",
                                  chunks=(min(len(values), 1 << 20),))
     finally:
         bw.close()
