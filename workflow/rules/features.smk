@@ -44,6 +44,7 @@ rule feature_stats:
         window=config["peaks"]["window"],
         cell_assays=CELL_ASSAYS,
         motifs=lambda wildcards: {tf: config["motifs"][tf] for tf in motif_tfs()},
+        motif_dir=os.path.dirname(PROJECT.config_path),
     script:
         "../scripts/feature_stats.py"
 
@@ -73,6 +74,7 @@ rule dataset:
         cell_assays=CELL_ASSAYS,
         conditions=CONDITIONS,
         motifs=lambda wildcards: {tf: config["motifs"][tf] for tf in motif_tfs()},
+        motif_dir=os.path.dirname(PROJECT.config_path),
         normalisation=config["normalisation"],
     script:
         "../scripts/dataset.py"

@@ -17,7 +17,7 @@ params = snakemake.params
 cell_assays = [tuple(name.split(".")) for name in params.cell_assays]
 inpeak = dict(zip(cell_assays, snakemake.input.signals, strict=True))
 labels = dict(zip(params.conditions, snakemake.input.labels, strict=True))
-ppms = {tf: load_ppm(spec) for tf, spec in params.motifs.items()}
+ppms = {tf: load_ppm(spec, params.motif_dir or None) for tf, spec in params.motifs.items()}
 stats = json.loads(open(snakemake.input.stats).read())
 
 # Provenance: every acquired source with its md5 (recorded upstream where already computed).

@@ -13,7 +13,8 @@ sys.stderr = open(snakemake.log[0], "w")
 
 cell_assays = [tuple(name.split(".")) for name in snakemake.params.cell_assays]
 inpeak = dict(zip(cell_assays, snakemake.input.signals, strict=True))
-ppms = {tf: load_ppm(spec) for tf, spec in snakemake.params.motifs.items()}
+ppms = {tf: load_ppm(spec, snakemake.params.motif_dir or None)
+        for tf, spec in snakemake.params.motifs.items()}
 with Genome(snakemake.input.fasta) as genome:
     stats = compute_stats(read_bed(snakemake.input.examples), snakemake.params.window, inpeak,
                           genome, ppms)
