@@ -63,9 +63,12 @@ def write_inpeak(bigwig: str | os.PathLike[str], peaks: str | os.PathLike[str],
                  block: int = READ_BLOCK, progress: bool = True) -> None:
     """Keep a bigWig's values at the bases inside a narrowPeak file's peaks.
 
-    Writes, per chromosome with peaks, the union of the peaks (``{chrom}/start``,
-    ``{chrom}/end`` int64), the offset of each interval's first value (``{chrom}/offset``) and
-    the values (``{chrom}/value`` float32, NaN read as 0), with attributes naming the sources.
+    Writes the union of the peaks of every chromosome, concatenated in genome order
+    (``start``, ``end`` int64 (m,)), where each chromosome's intervals begin
+    (``chroms`` bytes (k,), ``first`` int64 (k + 1,)), where each interval's values begin
+    (``offset`` int64 (m,)) and the values (``value`` float32 (sum of lengths,), NaN read
+    as 0), with attributes naming the sources and their md5. A few large datasets rather
+    than a few per chromosome: dataset creation is a fixed cost per track.
 
     Raises
     ------
@@ -78,19 +81,21 @@ def write_inpeak(bigwig: str | os.PathLike[str], peaks: str | os.PathLike[str],
     bw = open_bigwig(bigwig)
     try:
         groups = dict(tuple(frame.groupby("chrom", sort=False)))
-        check_bigwig_chromosomes(bigwig, bw.chroms(),
-                                 {c: chrom_sizes[c] for c in chrom_sizes if c in groups})
+        chroms = [c for c in chrom_sizes if c in groups]
+        check_bigwig_chromosomes(bigwig, bw.chroms(), {c: chrom_sizes[c] for c in chroms})
         with h5py.File(out, "w") as h5:
             h5.attrs["bigwig"] = os.path.abspath(bigwig)
             h5.attrs["bigwig_md5"] = md5sum(bigwig)
             h5.attrs["peaks"] = os.path.abspath(peaks)
             h5.attrs["peaks_md5"] = md5sum(peaks)
-            chroms = [c for c in chrom_sizes if c in groups]
+            value = h5.create_dataset("value", shape=(0,), maxshape=(None,), dtype=np.float32,
+                                      chunks=(1 << 16,), compression="lzf")
+            starts, ends, firsts = [], [], [0]
             for chrom in tqdm(chroms, desc=f"in-peak {os.path.basename(bigwig)}",
                               disable=not progress):
                 group = groups[chrom]
                 start, end = union_intervals(group["start"].to_numpy(np.int64),
-                                    group["end"].to_numpy(np.int64))
+                                             group["end"].to_numpy(np.int64))
                 lengths = end - start
                 offset = np.cumsum(lengths) - lengths
                 values = np.zeros(int(lengths.sum()), dtype=np.float32)
@@ -109,11 +114,18 @@ def write_inpeak(bigwig: str | os.PathLike[str], peaks: str | os.PathLike[str],
                                                strict=True)])
                     values[first:first + len(kept)] = kept
                 np.nan_to_num(values, copy=False, nan=0.0)
-                g = h5.create_group(chrom)
-                g["start"], g["end"], g["offset"] = start, end, offset
-                # lzf: 2-4x faster than gzip for a few % more disk; read only by h5py here.
-                g.create_dataset("value", data=values, compression="lzf",
-                                 chunks=(min(len(values), 1 << 20),))
+                done = value.shape[0]
+                value.resize((done + len(values),))
+                value[done:] = values
+                starts.append(start)
+                ends.append(end)
+                firsts.append(firsts[-1] + len(start))
+            h5["chroms"] = np.array(chroms, dtype="S")
+            h5["first"] = np.asarray(firsts, dtype=np.int64)
+            h5["start"] = np.concatenate(starts) if starts else np.zeros(0, np.int64)
+            h5["end"] = np.concatenate(ends) if ends else np.zeros(0, np.int64)
+            lengths = h5["end"][:] - h5["start"][:]
+            h5["offset"] = np.cumsum(lengths) - lengths
     finally:
         bw.close()
 
@@ -127,14 +139,20 @@ class InPeakSignal:
     def __init__(self, path: str | os.PathLike[str]):
         self.path = str(path)
         self._h5 = h5py.File(self.path, "r")
+        chroms = [c.decode() for c in self._h5["chroms"][:]]
+        first = self._h5["first"][:]
+        self._ranges = {c: (int(first[i]), int(first[i + 1])) for i, c in enumerate(chroms)}
         self._chrom: str | None = None
         self._data: tuple[np.ndarray, ...] = ()
 
     def _load(self, chrom: str) -> tuple[np.ndarray, ...]:
         if chrom != self._chrom:
-            if chrom in self._h5:
-                g = self._h5[chrom]
-                self._data = (g["start"][:], g["end"][:], g["offset"][:], g["value"][:])
+            if chrom in self._ranges:
+                i0, i1 = self._ranges[chrom]
+                start, end = self._h5["start"][i0:i1], self._h5["end"][i0:i1]
+                offset = self._h5["offset"][i0:i1]
+                lo, hi = int(offset[0]), int(offset[-1] + end[-1] - start[-1])
+                self._data = (start, end, offset - lo, self._h5["value"][lo:hi])
             else:  # no peak on this chromosome: all zeros
                 empty = np.zeros(0, dtype=np.int64)
                 self._data = (empty, empty, empty, np.zeros(0, np.float32))
