@@ -34,11 +34,18 @@ def _write_peaks(path: Path, rows) -> None:
                           for c, s, e in rows)
 
 
-def make_inputs(root: Path, n_examples: int, n_chroms: int = 4, spacing: int = 4000,
-                seed: int = 0) -> dict:
-    """Write inputs for about ``n_examples`` examples under ``root``; returns their paths."""
+def make_inputs(root: Path, n_examples: int, chrom_size: int = 8_000_000,
+                spacing: int = 4000, seed: int = 0) -> dict:
+    """Write inputs for about ``n_examples`` examples under ``root``; returns their paths.
+
+    The genome grows by adding chromosomes of ``chrom_size`` bases (as real genomes have
+    bounded chromosomes), so memory measured against example count is not confounded with
+    chromosome length.
+    """
     rng = np.random.default_rng(seed)
-    size = max(20_000, n_examples * spacing // n_chroms) // 100 * 100  # whole FASTA lines
+    total = max(20_000, n_examples * spacing)
+    n_chroms = -(-total // chrom_size)
+    size = min(chrom_size, total) // 100 * 100  # whole FASTA lines
     sizes = {f"chr{i + 1}": size for i in range(n_chroms)}
     for sub in ("genome", "peaks", "features"):
         (root / sub).mkdir(parents=True, exist_ok=True)
