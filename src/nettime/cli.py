@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from nettime import __version__
 from nettime.config import ConfigError, load_project
+from nettime.genome import DataError
 
 
 class UsageError(Exception):
@@ -247,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in error.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
-    except (UsageError, FileNotFoundError, _encode_error()) as error:
+    except (UsageError, DataError, FileNotFoundError, _encode_error()) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -161,11 +161,51 @@ def encode_pins(kind, key):
     return ",".join(str(row.iloc[0][c]) for c in columns)
 
 
+# ---- data sets (issue 4) ---------------------------------------------------------------------
+# results/examples/{split}.bed            example windows of a split
+# results/labels/{split}/{condition}.h5   packed base labels (conserved, relaxed) of a condition
+# results/features/signals/{cell}.{assay}.h5  bigWig values inside the assay's peaks (no
+#                                         dependence on the example set: adding a condition
+#                                         does not recompute it)
+# results/features/stats/{split}.json     z-score statistics of every track over a split
+# results/data/{split}.h5                 the data set (nettime.dataset)
+
+
+def split_labels(split):
+    return [f"results/labels/{split}/{condition}.h5" for condition in CONDITIONS]
+
+
+def inpeak_signal(cell, assay):
+    return f"results/features/signals/{cell}.{assay}.h5"
+
+
+def inpeak_signals():
+    return [inpeak_signal(*cell_assay.split(".")) for cell_assay in CELL_ASSAYS]
+
+
+def motif_tfs():
+    """TFs that get motif channels: all, when a feature set uses motifs."""
+    if not any(spec.get("motifs") for spec in PROJECT.config["feature_sets"].values()):
+        return []
+    return [tf for tf in PROJECT.tfs if tf in PROJECT.config["motifs"]]
+
+
+def normalisation_stats(wildcards):
+    """Statistics a split is z-scored with: the training split's, or its own (per_split)."""
+    split = "train" if PROJECT.config["normalisation"] == "train" else wildcards.split
+    return f"results/features/stats/{split}.json"
+
+
+def data_sets():
+    return [f"results/data/{split}.h5" for split in SPLITS]
+
+
 # ---- what `snakemake` with no target builds ----------------------------------------------------
 def all_targets():
     """Every output of the default run: data, models, calls, metrics and figures."""
     targets = acquired_data()
     if SOURCE == "simulated":
         targets += simulated_targets()
+    targets += data_sets()
     targets += evaluation_targets("test")
     return targets

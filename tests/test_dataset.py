@@ -1,0 +1,182 @@
+"""The HDF5 data set: writing, reading, and the torch sample loader for every feature set."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+from conftest import TGASTCA
+
+from nettime.dataset import (
+    DEFAULT_FEATURE_SETS,
+    FeatureSet,
+    compute_stats,
+    feature_sets_from_config,
+    make_loader,
+    open_dataset,
+    write_dataset,
+    write_labels,
+)
+from nettime.genome import DataError, Genome, one_hot, read_blacklist, read_chrom_sizes
+from nettime.motif_features import motif_channels
+from nettime.peaks import base_labels, build_examples, read_narrowpeak
+from nettime.signals import InPeakSignal, write_inpeak
+
+SPLITS = {"train": ["chr1", "chr3"], "valid": ["chr2"]}
+CELLS = ("c1", "c2")
+ASSAYS = ("DNase", "H3K27ac")
+FEATURE_SETS = {
+    "Seq": FeatureSet("Seq"),
+    "Seq+DNase": FeatureSet("Seq+DNase", ("DNase",)),
+    "Seq+CT": FeatureSet("Seq+CT", ("DNase", "H3K27ac")),
+    "Seq+TF": FeatureSet("Seq+TF", (), True),
+    "Seq+CT+TF": FeatureSet("Seq+CT+TF", ("H3K27ac", "DNase"), True),
+}
+
+
+@pytest.fixture(scope="module")
+def built(resources, tmp_path_factory, warm_fimo):
+    root = resources["root"]
+    out = tmp_path_factory.mktemp("data")
+    sizes = read_chrom_sizes(root / "genome/chrom.sizes")
+    blacklist = read_blacklist(root / "genome/blacklist.bed", sizes)
+    files = [root / f"peaks/{c}.{s}.narrowPeak.gz" for c in resources["conditions"]
+             for s in ("conserved", "relaxed")]
+    inpeak = {}
+    for cell in CELLS:
+        for assay in ASSAYS:
+            inpeak[cell, assay] = str(out / f"{cell}.{assay}.h5")
+            write_inpeak(root / f"features/{cell}.{assay}.bigWig",
+                         root / f"features/{cell}.{assay}.narrowPeak.gz", sizes,
+                         inpeak[cell, assay], progress=False)
+    ppms = {"TFA": TGASTCA, "TFB": TGASTCA[::-1, ::-1].copy()}
+    genome = Genome(root / "genome/genome.fa")
+    examples, paths = {}, {}
+    for split, chroms in SPLITS.items():
+        examples[split] = build_examples(files, genome, sizes, chroms, blacklist)
+        labels = {}
+        for condition in resources["conditions"]:
+            labels[condition] = str(out / f"{condition}.{split}.labels.h5")
+            write_labels(examples[split], 1000, {
+                s: str(root / f"peaks/{condition}.{s}.narrowPeak.gz")
+                for s in ("conserved", "relaxed")}, labels[condition])
+        stats = compute_stats(examples["train"], 1000, inpeak, genome, ppms)
+        paths[split] = out / f"{split}.h5"
+        write_dataset(paths[split], examples[split], genome, 1000, inpeak, labels, ppms, stats,
+                      {"split": split, "config_hash": "x"}, {"a.bed": "0" * 32},
+                      progress=False)
+    genome.close()
+    return {"paths": paths, "examples": examples, "inpeak": inpeak, "ppms": ppms,
+            "root": root, "stats": stats}
+
+
+def test_file_layout_and_provenance(built):
+    with h5py.File(built["paths"]["valid"], "r") as h5:
+        n = len(built["examples"]["valid"])
+        assert h5["sequence"].shape == (n, 1000) and h5["sequence"].dtype == np.uint8
+        assert h5["signals/c1/DNase"].dtype == np.float16
+        assert h5["labels/TFA.c1/relaxed"].shape == (n, 125)
+        assert h5["motifs/TFA"].shape == (n, 1000, 2)
+        assert h5["sequence"].chunks[0] <= 128 and h5["sequence"].compression == "gzip"
+        stats = json.loads(h5.attrs["stats"])
+        assert set(stats) >= {"signals/c2/H3K27ac", "motifs/TFB/rev"}
+        assert h5.attrs["split"] == "valid" and "a.bed" in json.loads(h5.attrs["sources"])
+
+
+def test_reader_round_trip(built, resources):
+    root = built["root"]
+    examples = built["examples"]["valid"]
+    with open_dataset(built["paths"]["valid"]) as data, Genome(root / "genome/genome.fa") as g:
+        assert data.n_examples == len(examples) > 3 and data.length == 1000
+        assert data.conditions == resources["conditions"]
+        np.testing.assert_array_equal(data.examples()["start"], examples["start"])
+        rows = slice(1, 4)
+        peaks = read_narrowpeak(root / "peaks/TFA.c2.conserved.narrowPeak.gz")
+        np.testing.assert_array_equal(data.read_labels("TFA.c2", "conserved", 1, 4),
+                                      base_labels(examples.iloc[rows], peaks, 1000))
+        codes = np.stack([g.codes(c, s, e) for c, s, e in
+                          examples.iloc[rows].itertuples(index=False)])
+        np.testing.assert_array_equal(data.read_sequence(1, 4), codes)
+        # Validation signals use the training statistics.
+        mean, std = built["stats"]["signals/c2/H3K27ac"]
+        with InPeakSignal(built["inpeak"]["c2", "H3K27ac"]) as signal:
+            raw = signal.windows("chr2", examples["start"].to_numpy()[1:4], 1000)
+        np.testing.assert_allclose(data.read_signal("c2", "H3K27ac", 1, 4), (raw - mean) / std,
+                                   rtol=2e-3, atol=2e-3)
+        fwd = built["stats"]["motifs/TFA/fwd"]
+        raw_motif = motif_channels(codes, built["ppms"]["TFA"])
+        np.testing.assert_allclose(data.read_motifs("TFA", 1, 4)[..., 0],
+                                   (raw_motif[..., 0] - fwd[0]) / fwd[1], rtol=2e-3, atol=2e-3)
+        x = data.read_features(FEATURE_SETS["Seq+CT+TF"], "c2", "TFA", 1, 4)
+        assert x.shape == (3, 1000, 8)
+        np.testing.assert_array_equal(x[..., :4], one_hot(codes))
+        np.testing.assert_array_equal(x[..., 4], data.read_signal("c2", "H3K27ac", 1, 4))
+        with pytest.raises(KeyError, match="no labels for condition 'TFC.c1'"):
+            data.read_labels("TFC.c1")
+
+
+@pytest.mark.parametrize("name", list(FEATURE_SETS))
+def test_loader_round_trip_every_feature_set(built, name):
+    feature_set = FEATURE_SETS[name]
+    conditions = ["TFA.c1", "TFB.c1", "TFA.c2"]
+    path = built["paths"]["train"]
+    loader = make_loader(path, feature_set, conditions, ["conserved", "relaxed"],
+                         tf_vocab=["TFB", "TFA"], cell_vocab=["c2", "c1"], batch_size=7,
+                         shuffle=True, seed=1, block_examples=4, buffer_blocks=2)
+    seen = set()
+    with open_dataset(path) as data:
+        for batch in loader:
+            assert batch["x"].shape[1:] == (1000, feature_set.n_channels)
+            assert batch["x"].dtype.is_floating_point and batch["y"].dtype.is_signed
+            for i in range(len(batch["y"])):
+                e, c, s = (int(batch[k][i]) for k in ("example", "condition", "label_set"))
+                seen.add((e, c, s))
+                tf, cell = conditions[c].split(".")
+                assert int(batch["tf"][i]) == ["TFB", "TFA"].index(tf)
+                assert int(batch["cell"][i]) == ["c2", "c1"].index(cell)
+                label_set = ("conserved", "relaxed")[s]
+                np.testing.assert_array_equal(
+                    batch["y"][i].numpy(), data.read_labels(conditions[c], label_set, e, e + 1)[0])
+                np.testing.assert_array_equal(
+                    batch["x"][i].numpy(), data.read_features(feature_set, cell, tf, e, e + 1)[0])
+        n = data.n_examples
+    assert len(seen) == n * 3 * 2  # every sample exactly once (a set, and counts match)
+    assert sum(len(b["y"]) for b in loader) == n * 6
+
+
+def test_loader_order_without_shuffle_and_subsampling(built):
+    path = built["paths"]["train"]
+    loader = make_loader(path, FEATURE_SETS["Seq"], ["TFB.c1"], ["conserved"], ["TFA", "TFB"],
+                         ["c1", "c2"], batch_size=5, shuffle=False, block_examples=3)
+    examples = np.concatenate([b["example"].numpy() for b in loader])
+    np.testing.assert_array_equal(examples, np.arange(len(built["examples"]["train"])))
+    sub = make_loader(path, FEATURE_SETS["Seq"], ["TFA.c1", "TFB.c1"], ["conserved", "relaxed"],
+                      ["TFA", "TFB"], ["c1", "c2"], batch_size=4, seed=3, num_samples=9,
+                      block_examples=3)
+    first = [tuple(t) for b in sub for t in zip(b["example"].tolist(), b["condition"].tolist(),
+                                                b["label_set"].tolist(), strict=True)]
+    second = [tuple(t) for b in sub for t in zip(b["example"].tolist(), b["condition"].tolist(),
+                                                 b["label_set"].tolist(), strict=True)]
+    assert len(first) == len(set(first)) == 9
+    assert set(first) == set(second)  # the subset is fixed, its order reshuffled
+
+
+def test_loader_rejects_unknown_conditions_and_features(built):
+    path = built["paths"]["train"]
+    with pytest.raises(DataError, match="no condition 'TFZ.c1'"):
+        make_loader(path, FEATURE_SETS["Seq"], ["TFZ.c1"], ["conserved"], ["TFZ"], ["c1"], 4)
+    with pytest.raises(DataError, match="missing from the vocabularies"):
+        make_loader(path, FEATURE_SETS["Seq"], ["TFA.c1"], ["conserved"], ["TFB"], ["c1"], 4)
+    with pytest.raises(DataError, match="needs assay 'H3K4me1'"):
+        make_loader(path, FeatureSet("x", ("H3K4me1",)), ["TFA.c1"], ["conserved"], ["TFA"],
+                    ["c1"], 4)
+
+
+def test_feature_sets_from_config():
+    sets = feature_sets_from_config({})
+    assert list(sets) == list(DEFAULT_FEATURE_SETS)
+    assert sets["Seq+CT+TF"].n_channels == 4 + 4 + 2 and sets["Seq"].n_channels == 4
+    custom = feature_sets_from_config({"feature_sets": {"D": {"assays": ["DNase"]}}})
+    assert custom == {"D": FeatureSet("D", ("DNase",), False)}
