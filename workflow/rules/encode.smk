@@ -51,7 +51,7 @@ rule encode_genome:
     log:
         "logs/encode/genome.log",
     benchmark:
-        "benchmarks/out/encode/genome.tsv"
+        "results/benchmarks/encode/genome.tsv"
     conda:
         "../envs/acquisition.yaml"
     threads: 1
@@ -145,7 +145,7 @@ rule encode_feature_signal:
     log:
         "logs/encode/features/{cell}.{assay}.signal.log",
     benchmark:
-        "benchmarks/out/encode/{cell}.{assay}.signal.tsv"
+        "results/benchmarks/encode/{cell}.{assay}.signal.tsv"
     conda:
         "../envs/acquisition.yaml"
     threads: 1

@@ -11,7 +11,7 @@ rule inpeak_signal:
     log:
         "logs/features/signals/{cell}.{assay}.log",
     benchmark:
-        "benchmarks/out/rules/inpeak_signal.{cell}.{assay}.tsv"
+        "results/benchmarks/inpeak_signal/{cell}.{assay}.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -33,7 +33,7 @@ rule feature_stats:
     log:
         "logs/features/stats/{split}.log",
     benchmark:
-        "benchmarks/out/rules/feature_stats.{split}.tsv"
+        "results/benchmarks/feature_stats/{split}.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -62,7 +62,7 @@ rule dataset:
     log:
         "logs/data/{split}.log",
     benchmark:
-        "benchmarks/out/rules/dataset.{split}.tsv"
+        "results/benchmarks/dataset/{split}.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1

@@ -13,7 +13,7 @@ rule examples:
     log:
         "logs/examples/{split}.log",
     benchmark:
-        "benchmarks/out/rules/examples.{split}.tsv"
+        "results/benchmarks/examples/{split}.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1

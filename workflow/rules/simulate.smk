@@ -11,7 +11,7 @@ rule simulate_world:
     log:
         "logs/simulate/world.log",
     benchmark:
-        "benchmarks/simulate/world.tsv"
+        "results/benchmarks/simulate/world.tsv"
     conda:
         "../envs/motifs.yaml"
     threads: 1
@@ -75,7 +75,7 @@ rule simulate_cell:
     log:
         "logs/simulate/cell/{cell}.log",
     benchmark:
-        "benchmarks/simulate/cell/{cell}.tsv"
+        "results/benchmarks/simulate/cell/{cell}.tsv"
     conda:
         "../envs/data.yaml"
     threads: 1
