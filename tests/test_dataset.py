@@ -14,12 +14,12 @@ from nettime.dataset import (
     FeatureSet,
     compute_stats,
     feature_sets_from_config,
-    make_loader,
     open_dataset,
     write_dataset,
     write_labels,
 )
 from nettime.genome import DataError, Genome, one_hot, read_blacklist, read_chrom_sizes
+from nettime.loader import make_loader
 from nettime.motif_features import motif_channels
 from nettime.peaks import base_labels, build_examples, read_narrowpeak
 from nettime.signals import InPeakSignal, write_inpeak

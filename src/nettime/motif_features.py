@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from memelite import fimo
 
 from nettime.genome import Genome, one_hot
 from nettime.signals import Stats, chromosome_blocks
@@ -75,6 +74,9 @@ def motif_channels(codes: np.ndarray, ppm: np.ndarray,
     if n == 0:
         return np.zeros((0, length, 2), dtype=np.float32)
     x = np.ascontiguousarray(one_hot(codes).transpose(0, 2, 1))  # (n, 4, L)
+    # Imported here so that numba's start-up is paid only where motifs are scanned.
+    from memelite import fimo
+
     hits = fimo({"motif": np.ascontiguousarray(np.asarray(ppm, dtype=np.float64).T)}, x,
                 threshold=threshold, reverse_complement=True)[0]
     return hits_to_channels(hits, n, length)
