@@ -1,0 +1,189 @@
+"""Batched inference: per-base binding probabilities in HDF5 and bigWig tracks.
+
+Prediction needs no labels, so any TF the model knows can be paired with any cell type it
+knows, whether or not that condition was trained on or even measured. The output layout
+(CONTRACTS.md): ``prob/{condition}`` float16 (n_examples, L) = P(bound) per base, rows in the
+order of the split's data set; file attributes ``model``, ``split``, ``conditions``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from nettime.config import split_condition
+from nettime.files import atomic_output
+from nettime.model import NetTIME, vocab_index
+from nettime.training import _autocast, resolve_device
+
+#: Reads the features of examples [start, stop): float32 (m, L, K).
+BlockReader = Callable[[int, int], np.ndarray]
+
+
+def predict_condition(model: NetTIME, read_block: BlockReader, n_examples: int, tf: int,
+                      cell: int, batch_size: int = 64, device: torch.device | str = "cpu",
+                      amp: bool = True) -> Iterator[tuple[int, np.ndarray]]:
+    """P(bound) per base for one condition, block by block.
+
+    Parameters
+    ----------
+    model
+        The network (put in eval mode here).
+    read_block
+        ``read_block(start, stop)`` -> float32 (m, L, K) features of those examples.
+    n_examples
+        Number of examples to predict.
+    tf, cell
+        Indices into the model's TF and cell-type tables.
+    batch_size
+        Examples per forward pass.
+    device
+        Where to run; ``amp`` enables float16 autocast on CUDA.
+
+    Yields
+    ------
+    start, prob
+        First example of the block and float16 (m, L) probabilities.
+    """
+    device = torch.device(device)
+    model.eval()
+    with torch.inference_mode(), _autocast(device, amp):
+        for start in range(0, n_examples, batch_size):
+            stop = min(start + batch_size, n_examples)
+            x = torch.from_numpy(np.ascontiguousarray(read_block(start, stop), np.float32))
+            x = x.to(device)
+            m = stop - start
+            tf_index = torch.full((m,), tf, dtype=torch.int64, device=device)
+            cell_index = torch.full((m,), cell, dtype=torch.int64, device=device)
+            logits = model(x, tf_index, cell_index).float()
+            prob = torch.softmax(logits, dim=-1)[..., 1]
+            yield start, prob.cpu().numpy().astype(np.float16)
+
+
+def write_predictions(path: str | Path, model: NetTIME, conditions: Sequence[str],
+                      n_examples: int, length: int, reader_for: Callable[[str, str], BlockReader],
+                      model_name: str, split: str, batch_size: int = 64,
+                      device: str = "auto", amp: bool = True, progress: bool = True) -> None:
+    """Predict every condition and write ``prob/{condition}`` float16 (n_examples, L) to HDF5.
+
+    Parameters
+    ----------
+    path
+        Output file, written atomically.
+    model
+        The network; its vocabularies must hold every TF and cell type of ``conditions``.
+    conditions
+        Condition names ``TF.cell``; trained or not.
+    n_examples, length
+        Rows and columns of each output matrix.
+    reader_for
+        ``reader_for(tf, cell)`` -> a :data:`BlockReader` of that pair's features.
+    model_name, split
+        Recorded as attributes.
+    """
+    dev = resolve_device(device)
+    model.to(dev)
+    pairs = [split_condition(c) for c in conditions]
+    tf_idx = vocab_index(model.config.tf_vocab, [t for t, _ in pairs], "TF")
+    cell_idx = vocab_index(model.config.cell_vocab, [c for _, c in pairs], "cell type")
+    bar = tqdm(total=n_examples * len(conditions), desc=f"predict {model_name} {split}",
+               unit="ex", file=sys.stderr, disable=not progress, dynamic_ncols=True)
+    chunk_rows = max(1, min(n_examples, 64))
+    with atomic_output(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as h5:
+        h5.attrs["model"] = model_name
+        h5.attrs["split"] = split
+        h5.attrs["conditions"] = list(conditions)
+        h5.attrs["length"] = length
+        group = h5.create_group("prob")
+        for condition, (tf, cell), ti, ci in zip(conditions, pairs, tf_idx, cell_idx,
+                                                 strict=True):
+            out = group.create_dataset(condition, shape=(n_examples, length), dtype="f2",
+                                       chunks=(chunk_rows, length) if n_examples else None,
+                                       compression="gzip", compression_opts=4, shuffle=True)
+            for start, prob in predict_condition(model, reader_for(tf, cell), n_examples, ti,
+                                                 ci, batch_size, dev, amp):
+                out[start:start + len(prob)] = prob
+                bar.update(len(prob))
+    bar.close()
+
+
+def read_chrom_sizes(path: str | Path) -> list[tuple[str, int]]:
+    """(chrom, size) pairs of a two-column chrom.sizes file, in file order."""
+    sizes = []
+    with open(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            fields = line.split("\t")
+            try:
+                sizes.append((fields[0], int(fields[1])))
+            except (IndexError, ValueError):
+                raise ValueError(f"{path}:{number}: expected 'chrom<TAB>size'") from None
+    return sizes
+
+
+def write_track(path: str | Path, examples: pd.DataFrame, prob: Any,
+                chrom_sizes: Sequence[tuple[str, int]], block: int = 1024) -> None:
+    """A bigWig of per-base probabilities over the examples.
+
+    Parameters
+    ----------
+    path
+        Output ``.bigWig``, written atomically.
+    examples
+        Columns chrom, start, end (n rows), in the order of ``prob``'s rows.
+    prob
+        (n, L) array-like (e.g. an h5py dataset) of probabilities.
+    chrom_sizes
+        Header of the bigWig; every example chromosome must be in it.
+    block
+        Rows read at a time (memory stays bounded).
+
+    Where windows overlap, the earlier window (by start) keeps its values.
+    """
+    import pyBigWig
+
+    rank = {chrom: i for i, (chrom, _) in enumerate(chrom_sizes)}
+    unknown = sorted(set(examples["chrom"]) - set(rank))
+    if unknown:
+        raise ValueError(f"chromosome(s) {', '.join(unknown)} of the examples are not in the "
+                         "chromosome sizes")
+    order = np.lexsort((examples["start"].to_numpy(),
+                        examples["chrom"].map(rank).to_numpy()))
+    chroms = examples["chrom"].to_numpy()
+    starts = examples["start"].to_numpy().astype(np.int64)
+    with atomic_output(path, suffix=".bigWig") as tmp:
+        bw = pyBigWig.open(str(tmp), "w")
+        try:
+            bw.addHeader([(c, int(s)) for c, s in chrom_sizes], maxZooms=10)
+            last_chrom, covered = None, 0
+            for a in range(0, len(order), block):
+                rows = order[a:a + block]
+                sorted_rows = np.sort(rows)
+                values = np.asarray(prob[sorted_rows], dtype=np.float32)
+                lookup = {int(r): i for i, r in enumerate(sorted_rows)}
+                for r in rows:
+                    chrom, start = chroms[r], int(starts[r])
+                    if chrom != last_chrom:
+                        last_chrom, covered = chrom, 0
+                    v = values[lookup[int(r)]]
+                    skip = max(0, covered - start)
+                    if skip >= len(v):
+                        continue
+                    bw.addEntries(chrom, start + skip, values=v[skip:].tolist(), span=1,
+                                  step=1)
+                    covered = start + len(v)
+        finally:
+            bw.close()
+
+
+__all__ = ["BlockReader", "predict_condition", "read_chrom_sizes", "write_predictions",
+           "write_track"]

@@ -1,0 +1,426 @@
+"""Training and fine-tuning of NetTIME: loop, validation auPRC, checkpoints and resumption.
+
+The core (:func:`train`) takes plain callables that yield batch dicts (x float32 (B, L, K),
+y int64 (B, L), tf, cell, condition int64 (B,)), so it runs on tensors made anywhere; the glue
+that reads the HDF5 data sets through ``nettime.dataset`` is :func:`train_model`.
+
+Resumption: every ``checkpoint_every`` steps the model, optimiser, gradient scaler, the RNG states
+of torch, numpy and Python, the position in the data (epoch, batch within the epoch), the best
+score so far and the log rows are written atomically to ``checkpoint.pt``. A run killed at any
+moment and started again with the same arguments continues from there; on CPU with a fixed seed
+it ends with the same weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from nettime.files import atomic_output
+from nettime.model import NetTIME, ModelError, save_model
+
+#: Yields the batches of one epoch, starting at a given batch: ``batches(epoch, start)``.
+BatchSource = Callable[[int, int], Iterable[Mapping[str, torch.Tensor]]]
+
+LOG_COLUMNS = ("step", "epoch", "samples", "train_loss", "valid_auprc", "best_auprc", "lr")
+
+
+class TrainingError(RuntimeError):
+    """A training run that cannot start or continue, with the reason."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train.
+
+    Parameters
+    ----------
+    lr
+        Adam learning rate (paper: 1e-4; no weight decay, no schedule).
+    max_steps, epochs
+        Budget; training stops at whichever comes first (at least one must be given).
+    eval_every
+        Steps between validations (and best-checkpoint decisions).
+    checkpoint_every
+        Steps between resumable checkpoints (default: ``eval_every``).
+    patience
+        Stop after this many validations without improvement; None trains to the budget.
+    seed
+        Seeds torch, numpy and Python at the start (not on resumption: states are restored).
+    device
+        ``cpu``, ``cuda`` or ``auto`` (CUDA when available).
+    amp
+        Mixed precision (float16 autocast + gradient scaling); used on CUDA only.
+    threads
+        torch intra-op threads on CPU; None leaves torch's default.
+    progress
+        Show a tqdm progress bar on stderr.
+    """
+
+    lr: float = 1e-4
+    max_steps: int | None = None
+    epochs: int | None = None
+    eval_every: int = 500
+    checkpoint_every: int | None = None
+    patience: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    threads: int | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_steps is None and self.epochs is None:
+            raise TrainingError("give a step budget (max_steps) or a number of epochs")
+        for name in ("max_steps", "epochs", "eval_every", "checkpoint_every", "patience"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise TrainingError(f"{name} must be at least 1, got {value}")
+
+
+# --------------------------------------------------------------------------------------------
+# devices, loss, metric
+
+
+def resolve_device(name: str) -> torch.device:
+    """``cpu``, ``cuda`` or ``auto`` -> a device; ``auto`` never touches CUDA without a GPU."""
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise TrainingError("device 'cuda' was asked for but no CUDA GPU is available; "
+                                "use device 'auto' or 'cpu'")
+        return torch.device("cuda")
+    raise TrainingError(f"unknown device {name!r}; use cpu, cuda or auto")
+
+
+def sequence_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy summed over positions, averaged over the batch.
+
+    ``logits`` float (B, L, 2), ``y`` int64 (B, L) -> scalar.
+    """
+    total = torch.nn.functional.cross_entropy(logits.reshape(-1, 2).float(), y.reshape(-1),
+                                              reduction="sum")
+    return total / logits.shape[0]
+
+
+class PRAccumulator:
+    """Streaming auPRC per group in bounded memory.
+
+    Scores are rounded to float16 (the precision predictions are stored in) and counted per
+    float16 value, so memory is 2 x 65,536 counters per group whatever the data size, and the
+    area equals sklearn's ``auc(recall, precision)`` of ``precision_recall_curve`` on the
+    float16-rounded scores.
+    """
+
+    def __init__(self, n_groups: int):
+        self.pos = np.zeros((n_groups, 1 << 16), np.int64)
+        self.neg = np.zeros((n_groups, 1 << 16), np.int64)
+
+    def update(self, group: np.ndarray, scores: np.ndarray, labels: np.ndarray) -> None:
+        """``group`` int (m,), ``scores`` float (m, L) in [0, 1], ``labels`` {0,1} (m, L)."""
+        codes = np.asarray(scores, np.float16).view(np.uint16).astype(np.int64)
+        labels = np.asarray(labels).astype(bool)
+        for g in np.unique(group):
+            rows = group == g
+            c, lab = codes[rows].ravel(), labels[rows].ravel()
+            self.pos[g] += np.bincount(c[lab], minlength=1 << 16)
+            self.neg[g] += np.bincount(c[~lab], minlength=1 << 16)
+
+    def auprc(self) -> np.ndarray:
+        """float64 (n_groups,) areas; NaN for a group without positives."""
+        # Bit patterns of non-negative finite float16 values sort like the values themselves.
+        top = 0x7C00
+        out = np.full(len(self.pos), np.nan)
+        for g in range(len(self.pos)):
+            out[g] = _auprc_from_counts(self.pos[g, :top][::-1], self.neg[g, :top][::-1])
+        return out
+
+
+def _auprc_from_counts(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Area from counts per distinct score, highest score first (sklearn's construction)."""
+    keep = (pos + neg) > 0
+    tps, fps = np.cumsum(pos[keep]), np.cumsum(neg[keep])
+    if len(tps) == 0 or tps[-1] == 0:
+        return math.nan
+    precision = tps / (tps + fps)
+    recall = tps / tps[-1]
+    last = int(np.searchsorted(tps, tps[-1]))  # stop once full recall is reached
+    precision = np.concatenate([[1.0], precision[:last + 1]])
+    recall = np.concatenate([[0.0], recall[:last + 1]])
+    return float(np.trapezoid(precision, recall))
+
+
+# --------------------------------------------------------------------------------------------
+# evaluation
+
+
+def _autocast(device: torch.device, amp: bool) -> Any:
+    if device.type == "cuda" and amp:
+        return torch.autocast("cuda", dtype=torch.float16)
+    return torch.autocast(device.type, enabled=False)
+
+
+def _to(batch: Mapping[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    non_blocking = device.type == "cuda"
+    return {k: v.to(device, non_blocking=non_blocking) for k, v in batch.items()
+            if isinstance(v, torch.Tensor)}
+
+
+def evaluate_auprc(model: NetTIME, batches: Iterable[Mapping[str, torch.Tensor]],
+                   n_conditions: int, device: torch.device, amp: bool = True) -> np.ndarray:
+    """auPRC per condition over validation batches (their ``y`` should be conserved labels).
+
+    Returns float64 (n_conditions,), NaN where a condition has no positives.
+    """
+    acc = PRAccumulator(n_conditions)
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode(), _autocast(device, amp):
+        for batch in batches:
+            b = _to(batch, device)
+            prob = torch.softmax(model(b["x"], b["tf"], b["cell"]).float(), dim=-1)[..., 1]
+            acc.update(batch["condition"].numpy(), prob.cpu().numpy(), batch["y"].numpy())
+    model.train(was_training)
+    return acc.auprc()
+
+
+# --------------------------------------------------------------------------------------------
+# the loop
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+             "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: Mapping[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch, numpy and Python's ``random``."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % (1 << 32))
+    random.seed(seed)
+
+
+def _write_log(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    # Rewritten whole (atomically) so that a resumed run never duplicates lines.
+    with atomic_output(path) as tmp, open(tmp, "w") as handle:
+        handle.write("\t".join(LOG_COLUMNS) + "\n")
+        for row in rows:
+            handle.write("\t".join(_fmt(row.get(c)) for c in LOG_COLUMNS) + "\n")
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "NA"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+@dataclass
+class TrainResult:
+    """Summary of a finished run."""
+
+    steps: int
+    epochs_completed: int
+    best_step: int
+    best_auprc: float
+    stopped_early: bool
+
+
+def train(model: NetTIME, batches: BatchSource, settings: TrainSettings, out_dir: str | Path,
+          valid: Callable[[], Iterable[Mapping[str, torch.Tensor]]] | None = None,
+          n_valid_conditions: int = 1, extra: Mapping[str, Any] | None = None,
+          stop_after: int | None = None) -> TrainResult:
+    """Train ``model`` (in place) and keep its best checkpoint.
+
+    Parameters
+    ----------
+    model
+        The network, freshly built or loaded for fine-tuning.
+    batches
+        ``batches(epoch, start)`` yields the training batches of ``epoch`` from batch index
+        ``start`` on; it must give the same batches for the same arguments (resumption).
+    settings
+        Budget, learning rate, validation cadence, device, seed.
+    out_dir
+        Receives ``model.pt`` (best checkpoint), ``log.tsv`` and ``checkpoint.pt``.
+    valid
+        Returns the validation batches (conserved labels, ``condition`` indexing
+        ``range(n_valid_conditions)``); None keeps the last weights as the best.
+    n_valid_conditions
+        Number of conditions in the validation batches.
+    extra
+        Stored in ``model.pt`` beside the weights (e.g. the spec).
+    stop_after
+        Stop (as if killed) once this many steps are done in this call, after checkpointing;
+        for tests of resumption.
+
+    Returns
+    -------
+    TrainResult
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path, best_path, log_path = (out_dir / "checkpoint.pt", out_dir / "model.pt",
+                                      out_dir / "log.tsv")
+    device = resolve_device(settings.device)
+    if device.type == "cpu" and settings.threads:
+        torch.set_num_threads(settings.threads)
+    use_amp = settings.amp and device.type == "cuda"
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    every_ckpt = settings.checkpoint_every or settings.eval_every
+
+    state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0, "samples": 0, "best": -math.inf,
+                             "best_step": 0, "bad_evals": 0, "rows": [], "done": False,
+                             "stopped_early": False, "loss_sum": 0.0, "loss_n": 0}
+    if ckpt_path.exists():
+        saved = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        if saved.get("settings") != asdict(settings) or saved.get("config") != \
+                model.config.to_dict():
+            raise TrainingError(f"{ckpt_path}: the checkpoint was made with other settings or "
+                                "another model; delete it to start again")
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scaler.load_state_dict(saved["scaler"])
+        state = saved["state"]
+        _set_rng_state(saved["rng"])
+    else:
+        seed_everything(settings.seed)
+
+    def checkpoint() -> None:
+        with atomic_output(ckpt_path) as tmp:
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scaler": scaler.state_dict(), "state": state, "rng": _rng_state(),
+                        "settings": asdict(settings), "config": model.config.to_dict()}, tmp)
+
+    def save_best() -> None:
+        with atomic_output(best_path) as tmp:
+            save_model(model, tmp, {"step": state["step"], "valid_auprc": state["best"],
+                                    **(extra or {})})
+
+    def validate_and_log(epoch_now: int) -> None:
+        score = math.nan
+        if valid is not None:
+            per_condition = evaluate_auprc(model, valid(), n_valid_conditions, device,
+                                           settings.amp)
+            score = float(np.nanmean(per_condition)) if np.any(~np.isnan(per_condition)) \
+                else math.nan
+        improved = valid is None or (not math.isnan(score) and score > state["best"])
+        if improved:
+            state["best"] = score if valid is not None else math.nan
+            state["best_step"] = state["step"]
+            state["bad_evals"] = 0
+            save_best()
+        else:
+            state["bad_evals"] += 1
+        mean_loss = state["loss_sum"] / max(state["loss_n"], 1)
+        state["loss_sum"], state["loss_n"] = 0.0, 0
+        state["rows"].append({"step": state["step"], "epoch": epoch_now,
+                              "samples": state["samples"], "train_loss": mean_loss,
+                              "valid_auprc": score, "best_auprc": state["best"],
+                              "lr": settings.lr})
+        _write_log(log_path, state["rows"])
+
+    total = settings.max_steps
+    bar = tqdm(total=total, initial=state["step"], desc=f"train {out_dir.name}", unit="step",
+               file=sys.stderr, disable=not settings.progress, dynamic_ncols=True)
+    steps_here = 0
+    model.train()
+    try:
+        while not state["done"]:
+            if settings.epochs is not None and state["epoch"] >= settings.epochs:
+                break
+            progressed = False
+            for batch in batches(state["epoch"], state["batch"]):
+                progressed = True
+                b = _to(batch, device)
+                with _autocast(device, settings.amp):
+                    logits = model(b["x"], b["tf"], b["cell"])
+                loss = sequence_loss(logits, b["y"])
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+                if not torch.isfinite(loss):
+                    raise TrainingError(f"the loss became {float(loss)} at step "
+                                        f"{state['step'] + 1}")
+                state["step"] += 1
+                state["batch"] += 1
+                state["samples"] += len(batch["y"])
+                state["loss_sum"] += float(loss)
+                state["loss_n"] += 1
+                steps_here += 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{float(loss):.4g}", best=f"{state['best']:.4g}")
+                budget_hit = settings.max_steps is not None and \
+                    state["step"] >= settings.max_steps
+                if state["step"] % settings.eval_every == 0 or budget_hit:
+                    validate_and_log(state["epoch"])
+                    if settings.patience is not None and \
+                            state["bad_evals"] >= settings.patience:
+                        state["stopped_early"] = True
+                        state["done"] = True
+                if budget_hit:
+                    state["done"] = True
+                if state["done"] or state["step"] % every_ckpt == 0:
+                    checkpoint()
+                if state["done"] or (stop_after is not None and steps_here >= stop_after):
+                    break
+            if stop_after is not None and steps_here >= stop_after and not state["done"]:
+                checkpoint()
+                break
+            if state["done"]:
+                break
+            if not progressed and state["batch"] == 0:
+                raise TrainingError("the training data yielded no batch")
+            state["epoch"] += 1
+            state["batch"] = 0
+            if settings.epochs is not None and state["epoch"] >= settings.epochs:
+                if state["rows"] == [] or state["rows"][-1]["step"] != state["step"]:
+                    validate_and_log(state["epoch"])
+                state["done"] = True
+                checkpoint()
+    finally:
+        bar.close()
+    if state["done"] and not best_path.exists():
+        save_best()
+    return TrainResult(steps=state["step"], epochs_completed=state["epoch"],
+                       best_step=state["best_step"], best_auprc=state["best"],
+                       stopped_early=state["stopped_early"])
+
+
+def iterate_from(make_epoch: Callable[[int], Iterable[Any]], epoch: int,
+                 start: int) -> Iterator[Any]:
+    """Batches of ``make_epoch(epoch)`` from index ``start`` on (earlier ones are skipped)."""
+    return itertools.islice(iter(make_epoch(epoch)), start, None)
+
+
+__all__ = ["BatchSource", "ModelError", "PRAccumulator", "TrainResult", "TrainSettings",
+           "TrainingError", "evaluate_auprc", "iterate_from", "resolve_device", "seed_everything",
+           "sequence_loss", "train"]
