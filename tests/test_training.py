@@ -146,9 +146,10 @@ def test_epoch_budget_and_changed_settings(tmp_path):
     result = train(model, batch_source(make_data(n=12)), settings(max_steps=None, epochs=2),
                    tmp_path)
     assert result.steps == 6 and result.epochs_completed == 2
-    with pytest.raises(TrainingError, match="other settings"):
-        train(tiny_model(), batch_source(make_data()), settings(max_steps=None, epochs=3),
-              tmp_path)
+    # Another budget is a new run: it starts afresh instead of continuing the old one.
+    again = train(tiny_model(), batch_source(make_data()), settings(max_steps=None, epochs=3),
+                  tmp_path)
+    assert again.steps == 9 and again.epochs_completed == 3
     with pytest.raises(TrainingError, match="budget"):
         TrainSettings(max_steps=None, epochs=None)
 

@@ -27,7 +27,8 @@ import torch
 from tqdm import tqdm
 
 from nettime.files import atomic_output
-from nettime.model import NetTIME, ModelError, save_model
+from nettime.model import ModelError, NetTIME, save_model
+from nettime.registry import ModelSpec
 
 #: Yields the batches of one epoch, starting at a given batch: ``batches(epoch, start)``.
 BatchSource = Callable[[int, int], Iterable[Mapping[str, torch.Tensor]]]
@@ -201,8 +202,9 @@ def evaluate_auprc(model: NetTIME, batches: Iterable[Mapping[str, torch.Tensor]]
 # the loop
 
 
+# numpy's legacy global generator is saved on purpose: code outside this module may draw from it.
 def _rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),  # noqa: NPY002
              "python": random.getstate()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -211,7 +213,7 @@ def _rng_state() -> dict[str, Any]:
 
 def _set_rng_state(state: Mapping[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
+    np.random.set_state(state["numpy"])  # noqa: NPY002
     random.setstate(state["python"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -220,7 +222,7 @@ def _set_rng_state(state: Mapping[str, Any]) -> None:
 def seed_everything(seed: int) -> None:
     """Seed torch, numpy and Python's ``random``."""
     torch.manual_seed(seed)
-    np.random.seed(seed % (1 << 32))
+    np.random.seed(seed % (1 << 32))  # noqa: NPY002
     random.seed(seed)
 
 
@@ -299,12 +301,15 @@ def train(model: NetTIME, batches: BatchSource, settings: TrainSettings, out_dir
     state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0, "samples": 0, "best": -math.inf,
                              "best_step": 0, "bad_evals": 0, "rows": [], "done": False,
                              "stopped_early": False, "loss_sum": 0.0, "loss_n": 0}
-    if ckpt_path.exists():
-        saved = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        if saved.get("settings") != asdict(settings) or saved.get("config") != \
-                model.config.to_dict():
-            raise TrainingError(f"{ckpt_path}: the checkpoint was made with other settings or "
-                                "another model; delete it to start again")
+    saved = torch.load(ckpt_path, map_location="cpu", weights_only=False) \
+        if ckpt_path.exists() else None
+    if saved is not None and (saved.get("settings") != asdict(settings)
+                              or saved.get("config") != model.config.to_dict()):
+        # Another budget or model: this is a new run, not the continuation of the old one.
+        print(f"{ckpt_path}: made with other settings or another model; starting afresh",
+              file=sys.stderr)
+        saved = None
+    if saved is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scaler.load_state_dict(saved["scaler"])
@@ -367,17 +372,18 @@ def train(model: NetTIME, batches: BatchSource, settings: TrainSettings, out_dir
                 scaler.scale(loss).backward()
                 scaler.step(optimizer)
                 scaler.update()
-                if not torch.isfinite(loss):
+                if not torch.isfinite(loss.detach()):
                     raise TrainingError(f"the loss became {float(loss)} at step "
                                         f"{state['step'] + 1}")
                 state["step"] += 1
                 state["batch"] += 1
                 state["samples"] += len(batch["y"])
-                state["loss_sum"] += float(loss)
+                state["loss_sum"] += float(loss.detach())
                 state["loss_n"] += 1
                 steps_here += 1
                 bar.update(1)
-                bar.set_postfix(loss=f"{float(loss):.4g}", best=f"{state['best']:.4g}")
+                bar.set_postfix(loss=f"{state['loss_sum'] / state['loss_n']:.4g}",
+                                best=f"{state['best']:.4g}")
                 budget_hit = settings.max_steps is not None and \
                     state["step"] >= settings.max_steps
                 if state["step"] % settings.eval_every == 0 or budget_hit:
@@ -415,6 +421,112 @@ def train(model: NetTIME, batches: BatchSource, settings: TrainSettings, out_dir
                        stopped_early=state["stopped_early"])
 
 
+# --------------------------------------------------------------------------------------------
+# glue: a registry spec + the HDF5 data sets (nettime.dataset)
+
+
+def settings_from_spec(spec: ModelSpec, training: Mapping[str, Any],
+                       progress: bool = True) -> TrainSettings:
+    """Training settings of a resolved spec and the ``training:`` config section."""
+    budget = spec.budget
+    return TrainSettings(lr=float(budget["lr"]), max_steps=budget.get("steps"),
+                         epochs=budget.get("epochs"), eval_every=int(budget["eval_every"]),
+                         checkpoint_every=budget.get("checkpoint_every"),
+                         patience=budget.get("patience"), seed=spec.seed,
+                         device=str(training.get("device", "auto")),
+                         amp=bool(training.get("amp", True)), threads=training.get("threads"),
+                         progress=progress)
+
+
+def _model_for_spec(spec: ModelSpec, n_features: int, tf_vocab: Sequence[str],
+                    cell_vocab: Sequence[str], init_path: str | Path | None) -> NetTIME:
+    from nettime.model import ModelConfig, build_model, grow_vocab, load_model
+
+    if init_path is None:
+        sizes = spec.sizes
+        config = ModelConfig(n_features=n_features, embedding_dim=int(sizes["embedding_dim"]),
+                             tf_table_size=max(int(sizes["tf_table_size"]), len(tf_vocab)),
+                             cell_table_size=max(int(sizes["cell_table_size"]),
+                                                 len(cell_vocab)),
+                             embeddings=spec.embeddings,
+                             dropout=float(sizes.get("dropout", 0.1)),
+                             tf_vocab=tuple(tf_vocab), cell_vocab=tuple(cell_vocab))
+        return build_model(config, seed=spec.seed)
+    base = load_model(init_path)
+    if base.config.n_features != n_features:
+        raise TrainingError(f"{init_path}: the model takes {base.config.n_features} input "
+                            f"channels but feature set {spec.feature_set!r} has {n_features}")
+    # New TFs / cell types get rows appended; trained rows stay as they are.
+    return grow_vocab(base, tf_vocab, cell_vocab, seed=spec.seed)
+
+
+def train_model(spec: ModelSpec, config: Mapping[str, Any], train_path: str | Path,
+                valid_path: str | Path, out_dir: str | Path,
+                tf_vocab: Sequence[str], cell_vocab: Sequence[str],
+                init_path: str | Path | None = None, progress: bool = True) -> TrainResult:
+    """Train (or fine-tune) the model of a registry spec on the split data sets.
+
+    Parameters
+    ----------
+    spec
+        The resolved spec (``nettime.registry.model_specs``).
+    config
+        The project configuration (``feature_sets`` and ``training`` are read).
+    train_path, valid_path
+        ``results/data/train.h5`` and ``results/data/valid.h5``.
+    out_dir
+        ``results/models/{model}``: receives model.pt, log.tsv, checkpoint.pt.
+    tf_vocab, cell_vocab
+        Names for the embedding rows of a scratch model (those of a fine-tuned model are kept
+        and extended).
+    init_path
+        ``model.pt`` of the model to fine-tune, or None.
+    """
+    from nettime.dataset import feature_sets_from_config, make_loader, open_dataset
+    from nettime.registry import training_settings
+
+    training = training_settings(config)
+    feature_set = feature_sets_from_config(config)[spec.feature_set]
+    model = _model_for_spec(spec, feature_set.n_channels, tf_vocab, cell_vocab, init_path)
+    tf_names, cell_names = list(model.config.tf_vocab), list(model.config.cell_vocab)
+    budget = spec.budget
+    sample_count = spec.sample_count
+    with open_dataset(train_path) as data:
+        n_train = data.n_examples
+    if sample_count == "single_task":
+        sample_count = n_train * 2  # one condition: every example with both label sets
+    if sample_count is not None:
+        sample_count = min(int(sample_count), n_train * 2 * len(spec.conditions))
+    loader = make_loader(train_path, feature_set, spec.conditions, ["conserved", "relaxed"],
+                         tf_names, cell_names, int(budget["batch_size"]), shuffle=True,
+                         seed=spec.seed, num_samples=sample_count)
+
+    def batches(epoch: int, start: int) -> Iterator[Mapping[str, torch.Tensor]]:
+        loader.dataset.set_epoch(epoch)
+        return itertools.islice(iter(loader), start, None)
+
+    with open_dataset(valid_path) as data:
+        valid_conditions = [c for c in spec.conditions if c in data.conditions]
+        n_valid = data.n_examples
+    valid = None
+    if valid_conditions and n_valid:
+        limit = budget.get("valid_examples")
+        num = None if limit is None else min(int(limit), n_valid) * len(valid_conditions)
+        valid_loader = make_loader(valid_path, feature_set, valid_conditions, ["conserved"],
+                                   tf_names, cell_names, int(training["predict_batch_size"]),
+                                   shuffle=False, seed=spec.seed, num_samples=num)
+
+        def valid() -> Iterable[Mapping[str, torch.Tensor]]:
+            return valid_loader
+
+    settings = settings_from_spec(spec, training, progress)
+    extra = {"spec": spec.to_dict(), "feature_set": {"name": feature_set.name,
+                                                     "assays": list(feature_set.assays),
+                                                     "motifs": feature_set.motifs}}
+    return train(model, batches, settings, out_dir, valid=valid,
+                 n_valid_conditions=max(len(valid_conditions), 1), extra=extra)
+
+
 def iterate_from(make_epoch: Callable[[int], Iterable[Any]], epoch: int,
                  start: int) -> Iterator[Any]:
     """Batches of ``make_epoch(epoch)`` from index ``start`` on (earlier ones are skipped)."""
@@ -423,4 +535,4 @@ def iterate_from(make_epoch: Callable[[int], Iterable[Any]], epoch: int,
 
 __all__ = ["BatchSource", "ModelError", "PRAccumulator", "TrainResult", "TrainSettings",
            "TrainingError", "evaluate_auprc", "iterate_from", "resolve_device", "seed_everything",
-           "sequence_loss", "train"]
+           "sequence_loss", "settings_from_spec", "train", "train_model"]
