@@ -185,5 +185,67 @@ def write_track(path: str | Path, examples: pd.DataFrame, prob: Any,
             bw.close()
 
 
-__all__ = ["BlockReader", "predict_condition", "read_chrom_sizes", "write_predictions",
-           "write_track"]
+# --------------------------------------------------------------------------------------------
+# glue: model.pt + the split's HDF5 data set (nettime.dataset)
+
+
+def predict_split(model_path: str | Path, data_path: str | Path, out_path: str | Path,
+                  conditions: Sequence[str], model_name: str, split: str,
+                  variant: str | None = None, batch_size: int = 64, device: str = "auto",
+                  amp: bool = True, threads: int | None = None, seed: int = 0,
+                  progress: bool = True) -> None:
+    """Predict ``conditions`` on a split's data set with a trained model.
+
+    Parameters
+    ----------
+    model_path
+        ``results/models/{model}/model.pt`` (holds the feature set it was trained on).
+    data_path
+        ``results/data/{split}.h5``.
+    out_path
+        ``results/predictions/{model}/{split}[.{variant}].h5``.
+    conditions
+        Conditions to predict; every TF and cell type must be in the model's vocabularies.
+    variant
+        None, or a key of ``nettime.model.PREDICTION_VARIANTS`` (trained embeddings replaced
+        by random vectors drawn with ``seed``).
+    """
+    from nettime.dataset import FeatureSet, open_dataset
+    from nettime.model import PREDICTION_VARIANTS, ModelError, load_model, randomize_embeddings
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    model = load_model(model_path)
+    if variant is not None:
+        if variant not in PREDICTION_VARIANTS:
+            raise ModelError(f"unknown prediction variant {variant!r}; allowed: "
+                             f"{', '.join(PREDICTION_VARIANTS)}")
+        model = randomize_embeddings(model, *PREDICTION_VARIANTS[variant], seed=seed)
+    saved = torch.load(model_path, map_location="cpu", weights_only=False)
+    fs = saved.get("feature_set")
+    if fs is None:
+        raise ModelError(f"{model_path}: the checkpoint does not record its feature set")
+    feature_set = FeatureSet(fs["name"], tuple(fs["assays"]), bool(fs["motifs"]))
+    with open_dataset(data_path) as data:
+        def reader_for(tf: str, cell: str) -> BlockReader:
+            return lambda start, stop: data.read_features(feature_set, cell, tf, start, stop)
+
+        write_predictions(out_path, model, conditions, data.n_examples, data.length, reader_for,
+                          model_name, split, batch_size, device, amp, progress)
+
+
+def track_from_predictions(pred_path: str | Path, data_path: str | Path,
+                           chrom_sizes_path: str | Path, condition: str,
+                           out_path: str | Path) -> None:
+    """``results/tracks/{model}/{condition}.bigWig`` from a split's predictions."""
+    from nettime.dataset import open_dataset
+
+    with open_dataset(data_path) as data, h5py.File(pred_path, "r") as h5:
+        key = f"prob/{condition}"
+        if key not in h5:
+            raise KeyError(f"{pred_path}: no predictions for {condition!r}")
+        write_track(out_path, data.examples(), h5[key], read_chrom_sizes(chrom_sizes_path))
+
+
+__all__ = ["BlockReader", "predict_condition", "predict_split", "read_chrom_sizes",
+           "track_from_predictions", "write_predictions", "write_track"]
