@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from nettime.model import ModelConfig, ModelError, build_model, save_model
-from nettime.predict import predict_condition, read_chrom_sizes, write_predictions, write_track
+from nettime.predict import predict_condition, write_predictions
+from nettime.tracks import read_chrom_sizes, write_track
 
 L = 30
 K = 6
@@ -126,8 +127,9 @@ def write_contract_dataset(path, n, conditions, cells, assays, rng):
 
 def test_train_and_predict_glue_over_the_data_set(tmp_path):
     dataset = pytest.importorskip("nettime.dataset")
-    from nettime.predict import predict_split, track_from_predictions
+    from nettime.predict import predict_split
     from nettime.registry import ModelSpec
+    from nettime.tracks import track_from_predictions
     from nettime.training import train_model
 
     rng = np.random.default_rng(0)

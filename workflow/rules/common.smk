@@ -11,7 +11,10 @@ def _load_project():
     try:
         return load_project(config_path, config=config)
     except ConfigError as error:
-        print(f"Invalid configuration ({len(error.problems)} problem(s)):", file=sys.stderr)
+        print(
+            f"Invalid configuration ({len(error.problems)} problem(s)):",
+            file=sys.stderr,
+        )
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         sys.stderr.flush()
@@ -24,7 +27,9 @@ RESOURCES = f"resources/{SOURCE}"
 CONDITIONS = PROJECT.condition_names()
 CELL_ASSAYS = [
     f"{cell}.{assay}"
-    for cell, assay in zip(PROJECT.cell_features["cell_type"], PROJECT.cell_features["assay"])
+    for cell, assay in zip(
+        PROJECT.cell_features["cell_type"], PROJECT.cell_features["assay"]
+    )
 ]
 SPLITS = ["train", "valid", "test"]
 LABEL_SETS = ["conserved", "relaxed"]
@@ -81,4 +86,91 @@ def acquired_data():
 
 def all_targets():
     """What `snakemake` with no target builds: grows as stages are added."""
-    return acquired_data()
+    return acquired_data() + model_default_targets()
+
+
+# ---- models, training, prediction (issue 5) --------------------------------------------------
+# results/models/{model}/model.pt, log.tsv, spec.yaml        trained model (best checkpoint)
+# results/predictions/{model}/{split}.h5                     prob/{condition} float16 (n, L)
+# results/predictions/{model}/{split}.{variant}.h5           random embeddings at prediction
+# results/tracks/{model}/{condition}.bigWig                  test-split probability track
+from nettime.registry import model_specs, training_settings
+
+
+def _model_specs():
+    try:
+        return model_specs(PROJECT)
+    except ConfigError as error:
+        print(
+            f"Invalid model registry ({len(error.problems)} problem(s)):",
+            file=sys.stderr,
+        )
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        sys.exit(1)
+
+
+MODELS = _model_specs()
+TRAINING = training_settings(config)
+PREDICTION_VARIANTS = ["random_tf", "random_cell", "random_both"]
+
+
+wildcard_constraints:
+    model=r"[A-Za-z0-9][A-Za-z0-9_-]*",
+    variant="|".join(PREDICTION_VARIANTS),
+
+
+def data_set(split):
+    return f"results/data/{split}.h5"
+
+
+def model_file(model):
+    return f"results/models/{model}/model.pt"
+
+
+def model_predictions(model, split, variant=None):
+    suffix = f".{variant}" if variant else ""
+    return f"results/predictions/{model}/{split}{suffix}.h5"
+
+
+def model_track(model, condition):
+    return f"results/tracks/{model}/{condition}.bigWig"
+
+
+def model_targets(model, splits=("valid", "test"), variants=(), tracks=False):
+    """Files of one model that a figure needs: the trained model, its predictions on
+    ``splits`` (and prediction-time variants), optionally its test-split bigWig tracks.
+    """
+    if model not in MODELS:
+        raise ValueError(
+            f"unknown model {model!r}; models in config: {', '.join(MODELS)}"
+        )
+    files = [
+        model_file(model),
+        f"results/models/{model}/log.tsv",
+        f"results/models/{model}/spec.yaml",
+    ]
+    files += [model_predictions(model, split) for split in splits]
+    files += [model_predictions(model, split, v) for split in splits for v in variants]
+    if tracks:
+        files += [model_track(model, c) for c in MODELS[model].conditions]
+    return files
+
+
+def model_init(wildcards):
+    """model.pt of the model a spec fine-tunes, or nothing for a scratch model."""
+    base = MODELS[wildcards.model].init_from
+    return [model_file(base)] if base else []
+
+
+def gpu_resources():
+    """resources: a GPU request unless the configured device is the CPU."""
+    return {} if TRAINING["device"] == "cpu" else {"gpu": TRAINING["gpus"]}
+
+
+DEFAULT_MODEL = "multitask"
+
+
+def model_default_targets():
+    """The default pipeline's model files: the default multitask model with predictions."""
+    return model_targets(DEFAULT_MODEL, tracks=True) if DEFAULT_MODEL in MODELS else []

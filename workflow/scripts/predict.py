@@ -1,0 +1,13 @@
+"""Snakemake script of rules predict and predict_variant."""
+
+import sys
+
+from nettime.predict import predict_split
+
+sys.stderr = open(snakemake.log[0], "a", buffering=1)
+
+training = snakemake.params.training
+predict_split(snakemake.input.model, snakemake.input.data, snakemake.output[0],
+              snakemake.params.conditions, snakemake.wildcards.model, snakemake.wildcards.split,
+              variant=snakemake.params.variant, batch_size=training["predict_batch_size"],
+              device=training["device"], amp=training["amp"], threads=snakemake.threads)

@@ -1,0 +1,28 @@
+"""Snakemake script of rule train_model: train or fine-tune one registry model."""
+
+import sys
+
+import yaml
+
+from nettime.files import atomic_output
+from nettime.registry import ModelSpec
+from nettime.training import train_model
+
+sys.stderr = open(snakemake.log[0], "a", buffering=1)
+
+spec = ModelSpec(**{**snakemake.params.spec,
+                    "conditions": tuple(snakemake.params.spec["conditions"]),
+                    "predict": tuple(snakemake.params.spec["predict"])})
+config = {**snakemake.config, "training": {**snakemake.params.training,
+                                           "threads": snakemake.threads}}
+init = snakemake.input.init[0] if snakemake.input.init else None
+# A killed job leaves checkpoint.pt beside the outputs; the rerun continues from it.
+result = train_model(spec, config, snakemake.input.train, snakemake.input.valid,
+                     snakemake.output.model.rsplit("/", 1)[0], snakemake.params.tf_vocab,
+                     snakemake.params.cell_vocab, init_path=init)
+with atomic_output(snakemake.output.spec) as tmp, open(tmp, "w") as handle:
+    yaml.safe_dump({**spec.to_dict(), "result": {"steps": result.steps,
+                                                 "best_step": result.best_step,
+                                                 "best_valid_auprc": result.best_auprc,
+                                                 "stopped_early": result.stopped_early}},
+                   handle, sort_keys=False)
