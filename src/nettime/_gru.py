@@ -40,6 +40,8 @@ def _recur(gi: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor, h0: torch.T
 
     ``w_hh`` (2, 3H, H), ``b_hh`` (2, 3H), ``h0`` (2, B, H). Returns the hidden states
     (L, 2, B, H) and, with ``save``, r|z (L, 2, B, 2H), n and W_hn h + b_hn (L, 2, B, H).
+    Every per-step result is written straight into a contiguous slice of its buffer: strided
+    copies cost more than the arithmetic at these sizes.
     """
     length, _, batch, three_h = gi.shape
     hidden = three_h // 3
@@ -47,21 +49,21 @@ def _recur(gi: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor, h0: torch.T
     rz_all = gi.new_empty(length, 2, batch, 2 * hidden) if save else None
     n_all = gi.new_empty(length, 2, batch, hidden) if save else None
     ghn_all = gi.new_empty(length, 2, batch, hidden) if save else None
-    w_t = w_hh.transpose(1, 2)
-    bias = b_hh.unsqueeze(1)
+    # Contiguous once here, or every matmul below would copy its weight operand.
+    w_rz = w_hh[:, :2 * hidden].transpose(1, 2).contiguous()
+    w_n = w_hh[:, 2 * hidden:].transpose(1, 2).contiguous()
+    b_rz = b_hh[:, None, :2 * hidden].contiguous()
+    b_n = b_hh[:, None, 2 * hidden:].contiguous()
     h = h0
     for t in range(length):
-        gh = torch.baddbmm(bias, h, w_t)  # (2, B, 3H)
         g = gi[t]
-        rz = torch.add(g[..., :2 * hidden], gh[..., :2 * hidden])
-        rz = torch.sigmoid(rz, out=rz_all[t]) if save else torch.sigmoid_(rz)
-        r, z = rz[..., :hidden], rz[..., hidden:]
-        ghn = gh[..., 2 * hidden:]
-        if save:
-            ghn_all[t] = ghn
-        n = torch.addcmul(g[..., 2 * hidden:], r, ghn)
-        n = torch.tanh(n, out=n_all[t]) if save else torch.tanh_(n)
-        h = torch.addcmul(n, z, h - n, out=out[t])
+        rz = torch.baddbmm(b_rz, h, w_rz)
+        rz = torch.sigmoid(rz.add_(g[..., :2 * hidden]), out=rz_all[t]) if save \
+            else torch.sigmoid_(rz.add_(g[..., :2 * hidden]))
+        ghn = torch.baddbmm(b_n, h, w_n, out=ghn_all[t]) if save else torch.baddbmm(b_n, h, w_n)
+        n = torch.addcmul(g[..., 2 * hidden:], rz[..., :hidden], ghn)
+        n = torch.tanh(n, out=n_all[t]) if save else n.tanh_()
+        h = torch.addcmul(n, rz[..., hidden:], h - n, out=out[t])
     if save:
         return out, rz_all, n_all, ghn_all
     return (out,)
@@ -81,28 +83,32 @@ class _BiGRUFunction(torch.autograd.Function):
         out, rz_all, n_all, ghn_all, w_hh, h0 = ctx.saved_tensors
         length, _, batch, hidden = out.shape
         grad_out = _to_steps(grad_seq.contiguous(), hidden)
-        dgh_all = torch.empty(length, 2, batch, 3 * hidden, dtype=out.dtype)  # dr|dz|r*dn
-        dn_all = torch.empty_like(n_all)
+        # Direction-major (2, L, B, .) so that the weight gradient is one plain matmul.
+        dgh_all = out.new_empty(2, length, batch, 3 * hidden)  # dr|dz|r*dn (pre-activation)
+        dn_all = out.new_empty(2, length, batch, hidden)
         dh = torch.zeros_like(h0)
         for t in range(length - 1, -1, -1):
             h_prev = out[t - 1] if t > 0 else h0
             dh = dh + grad_out[t]
-            r = rz_all[t, ..., :hidden]
-            z = rz_all[t, ..., hidden:]
+            rz = rz_all[t]
+            r, z = rz[..., :hidden], rz[..., hidden:]
             n = n_all[t]
-            dgh = dgh_all[t]
-            dn = torch.mul(dh * (1 - z), 1 - n * n, out=dn_all[t])
-            torch.mul(dh * (h_prev - n), z * (1 - z), out=dgh[..., hidden:2 * hidden])
-            torch.mul(dn * ghn_all[t], r * (1 - r), out=dgh[..., :hidden])
-            torch.mul(dn, r, out=dgh[..., 2 * hidden:])
+            dn = (dh - dh * z).mul_(1 - n * n)  # d pre-activation of n
+            d_rz = torch.cat([dn * ghn_all[t], dh * (h_prev - n)], dim=-1)
+            d_rz.mul_(rz - rz * rz)  # sigmoid derivative, r and z together
+            dgh = torch.cat([d_rz, dn * r], dim=-1)
+            dgh_all[:, t] = dgh
+            dn_all[:, t] = dn
             dh = torch.baddbmm(dh * z, dgh, w_hh)
-        h_prev_all = torch.cat([h0.unsqueeze(0), out[:-1]])  # (L, 2, B, H)
-        d_w_hh = torch.bmm(dgh_all.permute(1, 3, 0, 2).reshape(2, 3 * hidden, -1),
-                           h_prev_all.transpose(0, 1).reshape(2, -1, hidden))
-        d_b_hh = dgh_all.sum(dim=(0, 2))
+        h_prev_all = out.new_empty(2, length, batch, hidden)
+        h_prev_all[:, 0] = h0
+        h_prev_all[:, 1:] = out[:-1].transpose(0, 1)
+        d_w_hh = torch.bmm(dgh_all.view(2, -1, 3 * hidden).transpose(1, 2),
+                           h_prev_all.view(2, -1, hidden))
+        d_b_hh = dgh_all.sum(dim=(1, 2))
         # The input gradient equals dgh except in the n block (dn, not r * dn).
         dgh_all[..., 2 * hidden:] = dn_all
-        return _from_steps(dgh_all), d_w_hh, d_b_hh, dh
+        return _from_steps(dgh_all.transpose(0, 1)), d_w_hh, d_b_hh, dh
 
 
 def bigru(gru: nn.GRU, x: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:

@@ -149,14 +149,24 @@ class BasicBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
         """``x`` (B, 2H, L); ``h0`` (2, B, H) -> (B, 2H, L)."""
-        out = torch.relu(self.bn1(self.conv1(x)))
+        # In-place ReLU / residual add act on BatchNorm outputs, which BatchNorm's backward does
+        # not need: the same arithmetic with fewer live activations.
+        out = self.bn1(self.conv1(x)).relu_()
         out = self.bn2(self.conv2(out))
-        out = self.dropout_cnn(torch.relu(out + x))
+        out = _dropout(out.add_(x).relu_(), self.dropout_cnn)
         seq = out.transpose(1, 2)  # (B, L, 2H)
         # cuDNN's GRU is fastest on CUDA; on CPU the fused recurrence avoids per-step autograd.
-        hid = self.gru(seq, h0)[0] if seq.is_cuda or not self.fused_gru else bigru(self.gru, seq, h0)
+        if seq.is_cuda or not self.fused_gru:
+            hid = self.gru(seq, h0)[0]
+        else:
+            hid = bigru(self.gru, seq, h0)
         out = torch.tanh(self.bn_gru(hid.transpose(1, 2)))
-        return self.dropout_gru(out)
+        return _dropout(out, self.dropout_gru)
+
+
+def _dropout(x: torch.Tensor, layer: nn.Dropout) -> torch.Tensor:
+    # Dropout(0.0) is the identity; skipping it saves a mask and a copy per call.
+    return layer(x) if layer.p > 0 else x
 
 
 class NetTIME(nn.Module):
@@ -224,11 +234,11 @@ class NetTIME(nn.Module):
         """
         h0 = self.initial_state(tf, cell)
         out = self.input_fc(x).transpose(1, 2)  # (B, 2H, L)
-        out = torch.relu(self.input_bn(out))
+        out = self.input_bn(out).relu_()
         for block in self.blocks:
             out = block(out, h0)
         out = self.dec_fc1(out.transpose(1, 2)).transpose(1, 2)  # (B, H, L)
-        out = self.dec_dropout(torch.relu(self.dec_bn(out)))
+        out = _dropout(self.dec_bn(out).relu_(), self.dec_dropout)
         return self.dec_fc2(out.transpose(1, 2))
 
 
