@@ -39,7 +39,7 @@ def _recur(gi: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor, h0: torch.T
     """Run the recurrence over (L, 2, B, 3H) input projections ``gi``.
 
     ``w_hh`` (2, 3H, H), ``b_hh`` (2, 3H), ``h0`` (2, B, H). Returns the hidden states
-    (L, 2, B, H) and, with ``save``, r|z (L, 2, B, 2H), n and W_hn h + b_hn (L, 2, B, H).
+    (L, 2, B, H) and, with ``save``, r|z (L, 2, B, 2H) and n (L, 2, B, H).
     Every per-step result is written straight into a contiguous slice of its buffer: strided
     copies cost more than the arithmetic at these sizes.
     """
@@ -48,7 +48,6 @@ def _recur(gi: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor, h0: torch.T
     out = gi.new_empty(length, 2, batch, hidden)
     rz_all = gi.new_empty(length, 2, batch, 2 * hidden) if save else None
     n_all = gi.new_empty(length, 2, batch, hidden) if save else None
-    ghn_all = gi.new_empty(length, 2, batch, hidden) if save else None
     # Contiguous once here, or every matmul below would copy its weight operand.
     w_rz = w_hh[:, :2 * hidden].transpose(1, 2).contiguous()
     w_n = w_hh[:, 2 * hidden:].transpose(1, 2).contiguous()
@@ -60,12 +59,12 @@ def _recur(gi: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor, h0: torch.T
         rz = torch.baddbmm(b_rz, h, w_rz)
         rz = torch.sigmoid(rz.add_(g[..., :2 * hidden]), out=rz_all[t]) if save \
             else torch.sigmoid_(rz.add_(g[..., :2 * hidden]))
-        ghn = torch.baddbmm(b_n, h, w_n, out=ghn_all[t]) if save else torch.baddbmm(b_n, h, w_n)
+        ghn = torch.baddbmm(b_n, h, w_n)
         n = torch.addcmul(g[..., 2 * hidden:], rz[..., :hidden], ghn)
         n = torch.tanh(n, out=n_all[t]) if save else n.tanh_()
         h = torch.addcmul(n, rz[..., hidden:], h - n, out=out[t])
     if save:
-        return out, rz_all, n_all, ghn_all
+        return out, rz_all, n_all
     return (out,)
 
 
@@ -73,15 +72,18 @@ class _BiGRUFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, gi, w_hh, b_hh, h0):  # type: ignore[override]
         hidden = w_hh.shape[2]
-        out, rz_all, n_all, ghn_all = _recur(_to_steps(gi, 3 * hidden), w_hh, b_hh, h0,
-                                             save=True)
-        ctx.save_for_backward(out, rz_all, n_all, ghn_all, w_hh, h0)
+        out, rz_all, n_all = _recur(_to_steps(gi, 3 * hidden), w_hh, b_hh, h0, save=True)
+        ctx.save_for_backward(out, rz_all, n_all, w_hh, b_hh, h0)
         return _from_steps(out)
 
     @staticmethod
     def backward(ctx, grad_seq):  # type: ignore[override]
-        out, rz_all, n_all, ghn_all, w_hh, h0 = ctx.saved_tensors
+        out, rz_all, n_all, w_hh, b_hh, h0 = ctx.saved_tensors
         length, _, batch, hidden = out.shape
+        # W_hn h + b_hn is recomputed per step rather than kept: one small matmul per step
+        # instead of L x B x 2H floats held from the forward pass to the backward pass.
+        w_n = w_hh[:, 2 * hidden:].transpose(1, 2).contiguous()
+        b_n = b_hh[:, None, 2 * hidden:].contiguous()
         grad_out = _to_steps(grad_seq.contiguous(), hidden)
         # Direction-major (2, L, B, .) so that the weight gradient is one plain matmul.
         dgh_all = out.new_empty(2, length, batch, 3 * hidden)  # dr|dz|r*dn (pre-activation)
@@ -94,7 +96,8 @@ class _BiGRUFunction(torch.autograd.Function):
             r, z = rz[..., :hidden], rz[..., hidden:]
             n = n_all[t]
             dn = (dh - dh * z).mul_(1 - n * n)  # d pre-activation of n
-            d_rz = torch.cat([dn * ghn_all[t], dh * (h_prev - n)], dim=-1)
+            ghn = torch.baddbmm(b_n, h_prev, w_n)
+            d_rz = torch.cat([dn * ghn, dh * (h_prev - n)], dim=-1)
             d_rz.mul_(rz - rz * rz)  # sigmoid derivative, r and z together
             dgh = torch.cat([d_rz, dn * r], dim=-1)
             dgh_all[:, t] = dgh

@@ -237,9 +237,16 @@ class NetTIME(nn.Module):
         out = self.input_bn(out).relu_()
         for block in self.blocks:
             out = block(out, h0)
-        out = self.dec_fc1(out.transpose(1, 2)).transpose(1, 2)  # (B, H, L)
+        # The decoder's Linear layers act on channels-first (B, C, L) activations as matmuls,
+        # with no transposed copies.
+        out = _linear_channels(self.dec_fc1, out)  # (B, H, L)
         out = _dropout(self.dec_bn(out).relu_(), self.dec_dropout)
-        return self.dec_fc2(out.transpose(1, 2))
+        return _linear_channels(self.dec_fc2, out).transpose(1, 2)
+
+
+def _linear_channels(layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """``layer`` applied along the channels of (B, C_in, L) -> (B, C_out, L)."""
+    return torch.matmul(layer.weight, x).add_(layer.bias[:, None])
 
 
 def _make_table(source: str, rows: int, dim: int) -> nn.Embedding | None:
