@@ -40,6 +40,7 @@ def measure(mode: str, gru: str, threads: int, batch: int, steps: int, length: i
     tf = torch.randint(0, 22, (batch,), device=dev)
     cell = torch.randint(0, 7, (batch,), device=dev)
     amp = mode.endswith("amp")
+    bf16 = mode.endswith("bf16")  # CPU inference in bfloat16 (opt-in in the pipeline)
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
 
     if mode.startswith("train"):
@@ -58,8 +59,9 @@ def measure(mode: str, gru: str, threads: int, batch: int, steps: int, length: i
         model.eval()
 
         def step() -> None:
-            with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.float16,
-                                                        enabled=amp):
+            dtype = torch.bfloat16 if bf16 else torch.float16
+            with torch.inference_mode(), torch.autocast(dev.type, dtype=dtype,
+                                                        enabled=amp or bf16):
                 torch.softmax(model(x, tf, cell).float(), dim=-1)[..., 1].cpu()
 
     step()  # warm-up: allocator, oneDNN primitives
@@ -80,7 +82,7 @@ def measure(mode: str, gru: str, threads: int, batch: int, steps: int, length: i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modes", nargs="+", default=["train", "infer"],
-                        choices=["train", "infer", "train_amp", "infer_amp"])
+                        choices=["train", "infer", "infer_bf16", "train_amp", "infer_amp"])
     parser.add_argument("--gru", nargs="+", default=["fused"], choices=["fused", "torch"])
     parser.add_argument("--threads", nargs="+", type=int, default=[2])
     parser.add_argument("--batch", type=int, default=64)

@@ -174,3 +174,12 @@ def test_train_and_predict_glue_over_the_data_set(tmp_path):
     with pytest.raises(ModelError, match="feature set"):
         predict_split(tmp_path / "bare.pt", tmp_path / "test.h5", tmp_path / "x.h5",
                       ["JUND.K562"], "x", "test", device="cpu", progress=False)
+
+
+def test_bfloat16_cpu_inference_stays_within_float16_resolution():
+    model = tiny_model()
+    x = features(n=4)
+    exact = next(predict_condition(model, lambda a, b: x[a:b], 4, 0, 1, batch_size=4))[1]
+    fast = next(predict_condition(model, lambda a, b: x[a:b], 4, 0, 1, batch_size=4,
+                                  cpu_bf16=True))[1]
+    np.testing.assert_allclose(fast.astype(np.float32), exact.astype(np.float32), atol=2e-2)

@@ -63,7 +63,8 @@ def _predict(args: argparse.Namespace) -> int:
                   f"{args.results}/data/{args.split}.h5", out,
                   args.conditions or list(specs[args.model].predict), args.model, args.split,
                   variant=args.variant, batch_size=training["predict_batch_size"],
-                  device=training["device"], amp=training["amp"], threads=training["threads"])
+                  device=training["device"], amp=training["amp"], threads=training["threads"],
+                  cpu_bf16=training["cpu_bf16_inference"])
     print(out)
     return 0
 

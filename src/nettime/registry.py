@@ -41,7 +41,7 @@ PAPER_SPEC: dict[str, Any] = {
 #: Training-rule settings shared by every model.
 TRAINING_DEFAULTS: dict[str, Any] = {"device": "auto", "gpus": 1, "threads": 2,
                                      "mem_mb": 8000, "runtime": 1440, "amp": True,
-                                     "predict_batch_size": 64}
+                                     "predict_batch_size": 64, "cpu_bf16_inference": False}
 
 
 @dataclass(frozen=True)

@@ -168,9 +168,12 @@ def _auprc_from_counts(pos: np.ndarray, neg: np.ndarray) -> float:
 # evaluation
 
 
-def _autocast(device: torch.device, amp: bool) -> Any:
+def _autocast(device: torch.device, amp: bool, cpu_bf16: bool = False) -> Any:
+    """float16 autocast on CUDA with ``amp``; bfloat16 on CPU only when asked (inference)."""
     if device.type == "cuda" and amp:
         return torch.autocast("cuda", dtype=torch.float16)
+    if device.type == "cpu" and cpu_bf16:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
     return torch.autocast(device.type, enabled=False)
 
 

@@ -10,4 +10,5 @@ training = snakemake.params.training
 predict_split(snakemake.input.model, snakemake.input.data, snakemake.output[0],
               snakemake.params.conditions, snakemake.wildcards.model, snakemake.wildcards.split,
               variant=snakemake.params.variant, batch_size=training["predict_batch_size"],
-              device=training["device"], amp=training["amp"], threads=snakemake.threads)
+              device=training["device"], amp=training["amp"], threads=snakemake.threads,
+              cpu_bf16=training["cpu_bf16_inference"])
