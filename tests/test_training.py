@@ -114,6 +114,7 @@ def test_a_killed_run_resumes_to_the_same_weights(tmp_path):
         train(tiny_model(), batch_source(make_data(), fail_at=6), settings(), tmp_path / "b",
               valid=lambda: [make_data(n=6, seed=1)], n_valid_conditions=4)
     assert (tmp_path / "b" / "checkpoint.pt").exists()
+    (tmp_path / "b" / "model.pt").unlink()  # as Snakemake does with a failed job's outputs
     model = tiny_model(seed=99)  # the checkpoint, not the fresh weights, must win
     train(model, batch_source(make_data()), settings(), tmp_path / "b",
           valid=lambda: [make_data(n=6, seed=1)], n_valid_conditions=4)
@@ -121,6 +122,11 @@ def test_a_killed_run_resumes_to_the_same_weights(tmp_path):
         assert torch.equal(model.state_dict()[key], value), key
     log_a = (tmp_path / "a" / "log.tsv").read_text()
     assert (tmp_path / "b" / "log.tsv").read_text() == log_a
+    best_a = torch.load(tmp_path / "a" / "model.pt", weights_only=False)
+    best_b = torch.load(tmp_path / "b" / "model.pt", weights_only=False)
+    assert best_a["step"] == best_b["step"]
+    for key, value in best_a["state_dict"].items():
+        assert torch.equal(best_b["state_dict"][key], value), key
 
 
 def test_a_step_limited_run_resumes_to_the_same_weights(tmp_path):

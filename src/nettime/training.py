@@ -27,7 +27,7 @@ import torch
 from tqdm import tqdm
 
 from nettime.files import atomic_output
-from nettime.model import ModelError, NetTIME, save_model
+from nettime.model import ModelError, NetTIME
 from nettime.registry import ModelSpec
 
 #: Yields the batches of one epoch, starting at a given batch: ``batches(epoch, start)``.
@@ -312,8 +312,10 @@ def train(model: NetTIME, batches: BatchSource, settings: TrainSettings, out_dir
         print(f"{ckpt_path}: made with other settings or another model; starting afresh",
               file=sys.stderr)
         saved = None
+    best_weights: dict[str, torch.Tensor] | None = None
     if saved is not None:
         model.load_state_dict(saved["model"])
+        best_weights = saved.get("best_weights")
         optimizer.load_state_dict(saved["optimizer"])
         scaler.load_state_dict(saved["scaler"])
         state = saved["state"]
@@ -325,12 +327,24 @@ def train(model: NetTIME, batches: BatchSource, settings: TrainSettings, out_dir
         with atomic_output(ckpt_path) as tmp:
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "scaler": scaler.state_dict(), "state": state, "rng": _rng_state(),
-                        "settings": asdict(settings), "config": model.config.to_dict()}, tmp)
+                        "settings": asdict(settings), "config": model.config.to_dict(),
+                        "best_weights": best_weights}, tmp)
+
+    def write_best() -> None:
+        with atomic_output(best_path) as tmp:
+            torch.save({"config": model.config.to_dict(), "state_dict": best_weights,
+                        "step": state["best_step"], "valid_auprc": state["best"],
+                        **(extra or {})}, tmp)
 
     def save_best() -> None:
-        with atomic_output(best_path) as tmp:
-            save_model(model, tmp, {"step": state["step"], "valid_auprc": state["best"],
-                                    **(extra or {})})
+        # The best weights also travel in checkpoint.pt: a rerun whose model.pt was removed
+        # (Snakemake deletes the outputs of a failed job) writes it again from there.
+        nonlocal best_weights
+        best_weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        write_best()
+
+    if best_weights is not None and not best_path.exists():
+        write_best()
 
     def validate_and_log(epoch_now: int) -> None:
         score = math.nan
@@ -418,7 +432,10 @@ def train(model: NetTIME, batches: BatchSource, settings: TrainSettings, out_dir
     finally:
         bar.close()
     if state["done"] and not best_path.exists():
-        save_best()
+        if best_weights is None:
+            save_best()
+        else:
+            write_best()
     return TrainResult(steps=state["step"], epochs_completed=state["epoch"],
                        best_step=state["best_step"], best_auprc=state["best"],
                        stopped_early=state["stopped_early"])
