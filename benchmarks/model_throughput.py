@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -89,6 +90,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3, help="timed steps after one warm-up")
     parser.add_argument("--length", type=int, default=1000)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-passive", dest="passive", action="store_false",
+                        help="leave OpenMP's wait policy alone (the pipeline sets PASSIVE)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -99,8 +102,11 @@ def main() -> None:
             for threads in args.threads:
                 job = {"mode": mode, "gru": gru, "threads": threads, "batch": args.batch,
                        "steps": args.steps, "length": args.length, "device": args.device}
+                env = {**os.environ}
+                if args.passive:
+                    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
                 done = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)],
-                                      capture_output=True, text=True, check=True)
+                                      capture_output=True, text=True, check=True, env=env)
                 print(done.stdout.strip().splitlines()[-1], flush=True)
 
 

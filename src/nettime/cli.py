@@ -6,6 +6,7 @@ Bad input ends with one line per problem on stderr and exit status 2, never a tr
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -100,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before torch loads OpenMP (train/predict import it lazily): idle threads sleep rather
+    # than spin, which matters on shared cores.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
