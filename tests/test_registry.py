@@ -59,3 +59,18 @@ def test_bad_specs_name_the_model_and_key(project, models, message):
     with pytest.raises(ConfigError, match=message) as error:
         model_specs(other)
     assert "models." in str(error.value)
+
+
+def test_vocabularies_follow_the_fine_tuning_chain(project):
+    from nettime.registry import predictable, vocabularies
+
+    specs = model_specs(with_models(project, {
+        "base": {"conditions": ["JUND.K562", "CTCF.HepG2"], "predict": "all"},
+        "tuned": {"init": {"from": "base"}, "conditions": ["FOXA1.MCF-7"]},
+    }))
+    assert vocabularies(specs, "base") == (["JUND", "CTCF"], ["K562", "HepG2"])
+    assert vocabularies(specs, "tuned") == (["JUND", "CTCF", "FOXA1"],
+                                            ["K562", "HepG2", "MCF-7"])
+    # Never-trained pairs of known names are predicted; unknown names are left out.
+    assert predictable(specs, "base") == ["JUND.K562", "JUND.HepG2", "CTCF.K562",
+                                          "CTCF.HepG2"]

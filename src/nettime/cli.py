@@ -30,7 +30,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from nettime.registry import model_specs
+    from nettime.registry import model_specs, vocabularies
     from nettime.training import train_model
 
     project = load_project(args.config)
@@ -42,7 +42,7 @@ def _train(args: argparse.Namespace) -> int:
     init = f"{args.results}/models/{spec.init_from}/model.pt" if spec.init_from else None
     result = train_model(spec, project.config, f"{args.results}/data/train.h5",
                          f"{args.results}/data/valid.h5", f"{args.results}/models/{spec.name}",
-                         project.tfs, project.cell_types, init_path=init)
+                         *vocabularies(specs, spec.name), init_path=init)
     print(f"{spec.name}: {result.steps} steps, best validation auPRC {result.best_auprc:.4g} "
           f"at step {result.best_step}")
     return 0
@@ -50,7 +50,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from nettime.predict import predict_split
-    from nettime.registry import model_specs, training_settings
+    from nettime.registry import model_specs, predictable, training_settings
 
     project = load_project(args.config)
     specs = model_specs(project)
@@ -62,7 +62,7 @@ def _predict(args: argparse.Namespace) -> int:
     out = f"{args.results}/predictions/{args.model}/{args.split}{suffix}.h5"
     predict_split(f"{args.results}/models/{args.model}/model.pt",
                   f"{args.results}/data/{args.split}.h5", out,
-                  args.conditions or list(specs[args.model].predict), args.model, args.split,
+                  args.conditions or predictable(specs, args.model), args.model, args.split,
                   variant=args.variant, batch_size=training["predict_batch_size"],
                   device=training["device"], amp=training["amp"], threads=training["threads"],
                   cpu_bf16=training["cpu_bf16_inference"])

@@ -68,7 +68,8 @@ class ModelSpec:
     seed
         Seed of initialisation, sampling and dropout.
     predict
-        Condition names to predict (trained or not).
+        Condition names to predict (trained or not); only those whose TF and cell type the
+        model knows are predicted (see :func:`predictable`).
     """
 
     name: str
@@ -210,14 +211,30 @@ def _check_chains(project: Project, specs: Mapping[str, ModelSpec]) -> list[Prob
     return problems
 
 
-def vocabularies(project: Project) -> tuple[list[str], list[str]]:
-    """TF and cell-type vocabularies of a model trained from scratch on this project."""
-    cells = list(project.cell_types)
-    for _, cell in map(split_condition, project.condition_names()):
+def vocabularies(specs: Mapping[str, ModelSpec], name: str) -> tuple[list[str], list[str]]:
+    """TF and cell-type names a model knows: those of its training conditions, after those
+    of the model it fine-tunes (whose rows keep their positions).
+
+    Only the model's own chain decides this, so adding rows to the conditions sheet does not
+    change (and retrain) existing models.
+    """
+    spec = specs[name]
+    tfs, cells = vocabularies(specs, spec.init_from) if spec.init_from else ([], [])
+    for tf, cell in map(split_condition, spec.conditions):
+        if tf not in tfs:
+            tfs.append(tf)
         if cell not in cells:
             cells.append(cell)
-    return list(project.tfs), cells
+    return tfs, cells
 
 
-__all__ = ["PAPER_SPEC", "TRAINING_DEFAULTS", "ModelSpec", "model_specs", "select_conditions",
-           "training_settings", "vocabularies"]
+def predictable(specs: Mapping[str, ModelSpec], name: str) -> list[str]:
+    """The model's ``predict`` conditions whose TF and cell type it knows (trained or not as
+    a pair)."""
+    tfs, cells = vocabularies(specs, name)
+    return [c for c in specs[name].predict
+            if split_condition(c)[0] in tfs and split_condition(c)[1] in cells]
+
+
+__all__ = ["PAPER_SPEC", "TRAINING_DEFAULTS", "ModelSpec", "model_specs", "predictable",
+           "select_conditions", "training_settings", "vocabularies"]

@@ -94,7 +94,7 @@ def all_targets():
 # results/predictions/{model}/{split}.h5                     prob/{condition} float16 (n, L)
 # results/predictions/{model}/{split}.{variant}.h5           random embeddings at prediction
 # results/tracks/{model}/{condition}.bigWig                  test-split probability track
-from nettime.registry import model_specs, training_settings
+from nettime.registry import model_specs, predictable, training_settings, vocabularies
 
 
 def _model_specs():
@@ -153,7 +153,8 @@ def model_targets(model, splits=("valid", "test"), variants=(), tracks=False):
     files += [model_predictions(model, split) for split in splits]
     files += [model_predictions(model, split, v) for split in splits for v in variants]
     if tracks:
-        files += [model_track(model, c) for c in MODELS[model].conditions]
+        known = predictable(MODELS, model)
+        files += [model_track(model, c) for c in MODELS[model].conditions if c in known]
     return files
 
 
@@ -161,6 +162,14 @@ def model_init(wildcards):
     """model.pt of the model a spec fine-tunes, or nothing for a scratch model."""
     base = MODELS[wildcards.model].init_from
     return [model_file(base)] if base else []
+
+
+def model_training_params(model):
+    """What training depends on (the `predict` selector is left out: it does not retrain)."""
+    spec = MODELS[model].to_dict()
+    spec.pop("predict")
+    tfs, cells = vocabularies(MODELS, model)
+    return {"spec": spec, "tf_vocab": tfs, "cell_vocab": cells}
 
 
 def gpu_resources():

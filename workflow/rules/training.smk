@@ -24,9 +24,7 @@ rule train_model:
         mem_mb=TRAINING["mem_mb"],
         runtime=TRAINING["runtime"],
     params:
-        spec=lambda wildcards: MODELS[wildcards.model].to_dict(),
-        tf_vocab=PROJECT.tfs,
-        cell_vocab=PROJECT.cell_types,
+        model=lambda wildcards: model_training_params(wildcards.model),
         training=TRAINING,
     script:
         "../scripts/train_model.py"
@@ -50,7 +48,7 @@ rule predict:
         mem_mb=TRAINING["mem_mb"],
         runtime=TRAINING["runtime"],
     params:
-        conditions=lambda wildcards: list(MODELS[wildcards.model].predict),
+        conditions=lambda wildcards: predictable(MODELS, wildcards.model),
         variant=None,
         training=TRAINING,
     script:
@@ -76,7 +74,7 @@ rule predict_variant:
         mem_mb=TRAINING["mem_mb"],
         runtime=TRAINING["runtime"],
     params:
-        conditions=lambda wildcards: list(MODELS[wildcards.model].predict),
+        conditions=lambda wildcards: predictable(MODELS, wildcards.model),
         variant=lambda wildcards: wildcards.variant,
         training=TRAINING,
     script:

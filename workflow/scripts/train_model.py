@@ -16,19 +16,19 @@ from nettime.training import train_model
 
 sys.stderr = open(snakemake.log[0], "a", buffering=1)
 
-spec = ModelSpec(**{**snakemake.params.spec,
-                    "conditions": tuple(snakemake.params.spec["conditions"]),
-                    "predict": tuple(snakemake.params.spec["predict"])})
+params = snakemake.params.model
+spec = ModelSpec(**{**params["spec"], "conditions": tuple(params["spec"]["conditions"]),
+                    "predict": ()})
 config = {**snakemake.config, "training": {**snakemake.params.training,
                                            "threads": snakemake.threads}}
 init = snakemake.input.init[0] if snakemake.input.init else None
 # A killed job leaves checkpoint.pt beside the outputs; the rerun continues from it.
 result = train_model(spec, config, snakemake.input.train, snakemake.input.valid,
-                     snakemake.output.model.rsplit("/", 1)[0], snakemake.params.tf_vocab,
-                     snakemake.params.cell_vocab, init_path=init)
+                     snakemake.output.model.rsplit("/", 1)[0], params["tf_vocab"],
+                     params["cell_vocab"], init_path=init)
+summary = {"steps": result.steps, "best_step": result.best_step,
+           "best_valid_auprc": result.best_auprc, "stopped_early": result.stopped_early}
 with atomic_output(snakemake.output.spec) as tmp, open(tmp, "w") as handle:
-    yaml.safe_dump({**spec.to_dict(), "result": {"steps": result.steps,
-                                                 "best_step": result.best_step,
-                                                 "best_valid_auprc": result.best_auprc,
-                                                 "stopped_early": result.stopped_early}},
+    yaml.safe_dump({**params["spec"], "tf_vocab": params["tf_vocab"],
+                    "cell_vocab": params["cell_vocab"], "result": summary},
                    handle, sort_keys=False)
