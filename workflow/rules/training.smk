@@ -1,6 +1,8 @@
 # Models, training and prediction (issue 5). A model is a named spec in config `models:`;
 # common.smk derives its files (model_targets) so that each figure asks only for what it needs.
-# Training and prediction ask for a GPU (resources gpu) unless training.device is cpu.
+# Training and prediction ask for a GPU (resources gpu) unless training.device is cpu. The
+# scripts read `training:` (device, threads, ...) from the config, not from params, so that
+# moving a model to another device does not make Snakemake retrain it.
 
 
 rule train_model:
@@ -25,7 +27,6 @@ rule train_model:
         runtime=TRAINING["runtime"],
     params:
         model=lambda wildcards: model_training_params(wildcards.model),
-        training=TRAINING,
     script:
         "../scripts/train_model.py"
 
@@ -50,7 +51,6 @@ rule predict:
     params:
         conditions=lambda wildcards: predictable(MODELS, wildcards.model),
         variant=None,
-        training=TRAINING,
     script:
         "../scripts/predict.py"
 
@@ -76,7 +76,6 @@ rule predict_variant:
     params:
         conditions=lambda wildcards: predictable(MODELS, wildcards.model),
         variant=lambda wildcards: wildcards.variant,
-        training=TRAINING,
     script:
         "../scripts/predict.py"
 

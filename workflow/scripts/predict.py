@@ -9,10 +9,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import sys  # noqa: E402
 
 from nettime.predict import predict_split
+from nettime.registry import training_settings
 
 sys.stderr = open(snakemake.log[0], "a", buffering=1)
 
-training = snakemake.params.training
+training = training_settings(snakemake.config)
 predict_split(snakemake.input.model, snakemake.input.data, snakemake.output[0],
               snakemake.params.conditions, snakemake.wildcards.model, snakemake.wildcards.split,
               variant=snakemake.params.variant, batch_size=training["predict_batch_size"],

@@ -11,7 +11,7 @@ import sys  # noqa: E402
 import yaml
 
 from nettime.files import atomic_output
-from nettime.registry import ModelSpec
+from nettime.registry import ModelSpec, training_settings
 from nettime.training import train_model
 
 sys.stderr = open(snakemake.log[0], "a", buffering=1)
@@ -19,7 +19,7 @@ sys.stderr = open(snakemake.log[0], "a", buffering=1)
 params = snakemake.params.model
 spec = ModelSpec(**{**params["spec"], "conditions": tuple(params["spec"]["conditions"]),
                     "predict": ()})
-config = {**snakemake.config, "training": {**snakemake.params.training,
+config = {**snakemake.config, "training": {**training_settings(snakemake.config),
                                            "threads": snakemake.threads}}
 init = snakemake.input.init[0] if snakemake.input.init else None
 # A killed job leaves checkpoint.pt beside the outputs; the rerun continues from it.
