@@ -233,3 +233,39 @@ def test_streaming_auprc_equals_sklearn_on_float16_scores():
         precision, recall, _ = precision_recall_curve(labels[rows].ravel(), rounded[rows].ravel())
         assert math.isclose(got[g], auc(recall, precision), rel_tol=1e-12)
     assert math.isnan(got[3])
+
+
+def loader_source(data, batch_size=4, fail_at=None):
+    """Batches from a torch DataLoader, which draws a seed from the global RNG per iter()."""
+    dataset = torch.utils.data.TensorDataset(*(data[k] for k in sorted(data)))
+    keys = sorted(data)
+    served = {"count": 0}
+
+    def batches(epoch, start):
+        loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
+        iterator = iter(loader)
+
+        def gen():
+            for i, parts in enumerate(iterator):
+                if i < start:
+                    continue
+                if fail_at is not None and served["count"] == fail_at:
+                    raise KeyboardInterrupt("killed")
+                served["count"] += 1
+                yield dict(zip(keys, parts, strict=True))
+
+        return gen()
+
+    return batches
+
+
+def test_resumption_is_exact_with_a_dataloader_source(tmp_path):
+    data = make_data()
+    reference = tiny_model()
+    train(reference, loader_source(data), settings(), tmp_path / "a")
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_model(), loader_source(data, fail_at=6), settings(), tmp_path / "b")
+    resumed = tiny_model()
+    train(resumed, loader_source(data), settings(), tmp_path / "b")
+    for key, value in reference.state_dict().items():
+        assert torch.equal(resumed.state_dict()[key], value), key

@@ -349,8 +349,10 @@ def train(model: NetTIME, batches: BatchSource, settings: TrainSettings, out_dir
     def validate_and_log(epoch_now: int) -> None:
         score = math.nan
         if valid is not None:
-            per_condition = evaluate_auprc(model, valid(), n_valid_conditions, device,
-                                           settings.amp)
+            # Validation must not move the training RNG (a DataLoader draws a seed from it).
+            with torch.random.fork_rng(devices=[]):
+                per_condition = evaluate_auprc(model, valid(), n_valid_conditions, device,
+                                               settings.amp)
             score = float(np.nanmean(per_condition)) if np.any(~np.isnan(per_condition)) \
                 else math.nan
         improved = valid is None or (not math.isnan(score) and score > state["best"])
@@ -379,7 +381,11 @@ def train(model: NetTIME, batches: BatchSource, settings: TrainSettings, out_dir
             if settings.epochs is not None and state["epoch"] >= settings.epochs:
                 break
             progressed = False
-            for batch in batches(state["epoch"], state["batch"]):
+            # Starting an epoch must not move the RNG either (torch's DataLoader draws a seed
+            # from it), or a resumed run would see other dropout masks than an unbroken one.
+            with torch.random.fork_rng(devices=[]):
+                epoch_batches = iter(batches(state["epoch"], state["batch"]))
+            for batch in epoch_batches:
                 progressed = True
                 b = _to(batch, device)
                 with _autocast(device, settings.amp):
@@ -522,7 +528,7 @@ def train_model(spec: ModelSpec, config: Mapping[str, Any], train_path: str | Pa
                          seed=spec.seed, num_samples=sample_count)
 
     def batches(epoch: int, start: int) -> Iterator[Mapping[str, torch.Tensor]]:
-        loader.dataset.set_epoch(epoch)
+        loader.dataset.set_epoch(epoch)  # iter() right away: train() guards the RNG here
         return itertools.islice(iter(loader), start, None)
 
     with open_dataset(valid_path) as data:
