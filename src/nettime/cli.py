@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -206,6 +207,50 @@ def _add_encode(verbs: argparse._SubParsersAction) -> None:
 # ---- end encode ------------------------------------------------------------------------
 
 
+# ---- models, training, prediction (issue 5) --------------------------------------------------
+
+
+def _train(args: argparse.Namespace) -> int:
+    from nettime.registry import model_specs, vocabularies
+    from nettime.training import train_model
+
+    project = load_project(args.config)
+    specs = model_specs(project)
+    if args.model not in specs:
+        raise UsageError(f"unknown model {args.model!r}; models in {args.config}: "
+                         f"{', '.join(specs) or 'none'}")
+    spec = specs[args.model]
+    init = f"{args.results}/models/{spec.init_from}/model.pt" if spec.init_from else None
+    result = train_model(spec, project.config, f"{args.results}/data/train.h5",
+                         f"{args.results}/data/valid.h5", f"{args.results}/models/{spec.name}",
+                         *vocabularies(specs, spec.name), init_path=init)
+    print(f"{spec.name}: {result.steps} steps, best validation auPRC {result.best_auprc:.4g} "
+          f"at step {result.best_step}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from nettime.predict import predict_split
+    from nettime.registry import model_specs, predictable, training_settings
+
+    project = load_project(args.config)
+    specs = model_specs(project)
+    if args.model not in specs:
+        raise UsageError(f"unknown model {args.model!r}; models in {args.config}: "
+                         f"{', '.join(specs) or 'none'}")
+    training = training_settings(project.config)
+    suffix = f".{args.variant}" if args.variant else ""
+    out = f"{args.results}/predictions/{args.model}/{args.split}{suffix}.h5"
+    predict_split(f"{args.results}/models/{args.model}/model.pt",
+                  f"{args.results}/data/{args.split}.h5", out,
+                  args.conditions or predictable(specs, args.model), args.model, args.split,
+                  variant=args.variant, batch_size=training["predict_batch_size"],
+                  device=training["device"], amp=training["amp"], threads=training["threads"],
+                  cpu_bf16=training["cpu_bf16_inference"])
+    print(out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nettime", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"nettime {__version__}")
@@ -230,6 +275,23 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.set_defaults(func=_simulate)
     _add_calls_verbs(verbs)
     _add_encode(verbs)
+    train = verbs.add_parser("train", help="train (or resume, or fine-tune) a model of the "
+                             "registry (config 'models:')")
+    train.add_argument("model", help="model name")
+    train.add_argument("--config", default="config/config.yaml")
+    train.add_argument("--results", default="results", help="results directory")
+    train.set_defaults(func=_train)
+
+    predict = verbs.add_parser("predict", help="predict a split with a trained model")
+    predict.add_argument("model", help="model name")
+    predict.add_argument("split", choices=["train", "valid", "test"])
+    predict.add_argument("--conditions", nargs="+", help="TF.cell names (default: the "
+                         "model's 'predict' selector); any known TF with any known cell type")
+    predict.add_argument("--variant", choices=["random_tf", "random_cell", "random_both"],
+                         help="replace trained embeddings by random vectors (Fig 4a)")
+    predict.add_argument("--config", default="config/config.yaml")
+    predict.add_argument("--results", default="results", help="results directory")
+    predict.set_defaults(func=_predict)
     return parser
 
 
@@ -240,6 +302,9 @@ def _encode_error() -> type[Exception]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before torch loads OpenMP (train/predict import it lazily): idle threads sleep rather
+    # than spin, which matters on shared cores.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -248,7 +313,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in error.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
-    except (UsageError, DataError, FileNotFoundError, _encode_error()) as error:
+    except (UsageError, DataError, FileNotFoundError, _encode_error(), ValueError,
+            RuntimeError, KeyError) as error:
+        # ModelError, TrainingError and the data set's errors derive from these. Set
+        # NETTIME_DEBUG=1 to see the traceback of an error that is a bug, not bad input.
+        if os.environ.get("NETTIME_DEBUG"):
+            raise
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -79,7 +79,7 @@ def acquired_data():
 # ---- classification and evaluation (issue 6) -------------------------------------------------
 def model_names():
     """Names of the models in the registry (config `models:`)."""
-    return list(config.get("models", {}))
+    return list(MODELS)
 
 
 def evaluation_targets(split="test"):
@@ -200,6 +200,97 @@ def data_sets():
     return [f"results/data/{split}.h5" for split in SPLITS]
 
 
+# ---- models, training, prediction (issue 5) --------------------------------------------------
+# results/models/{model}/model.pt, log.tsv, spec.yaml        trained model (best checkpoint)
+# results/predictions/{model}/{split}.h5                     prob/{condition} float16 (n, L)
+# results/predictions/{model}/{split}.{variant}.h5           random embeddings at prediction
+# results/tracks/{model}/{condition}.bigWig                  test-split probability track
+from nettime.registry import model_specs, predictable, training_settings, vocabularies
+
+
+def _model_specs():
+    try:
+        return model_specs(PROJECT)
+    except ConfigError as error:
+        print(
+            f"Invalid model registry ({len(error.problems)} problem(s)):",
+            file=sys.stderr,
+        )
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        sys.exit(1)
+
+
+MODELS = _model_specs()
+TRAINING = training_settings(config)
+PREDICTION_VARIANTS = ["random_tf", "random_cell", "random_both"]
+
+
+def data_set(split):
+    return f"results/data/{split}.h5"
+
+
+def model_file(model):
+    return f"results/models/{model}/model.pt"
+
+
+def model_predictions(model, split, variant=None):
+    suffix = f".{variant}" if variant else ""
+    return f"results/predictions/{model}/{split}{suffix}.h5"
+
+
+def model_track(model, condition):
+    return f"results/tracks/{model}/{condition}.bigWig"
+
+
+def model_targets(model, splits=("valid", "test"), variants=(), tracks=False):
+    """Files of one model that a figure needs: the trained model, its predictions on
+    ``splits`` (and prediction-time variants), optionally its test-split bigWig tracks.
+    """
+    if model not in MODELS:
+        raise ValueError(
+            f"unknown model {model!r}; models in config: {', '.join(MODELS)}"
+        )
+    files = [
+        model_file(model),
+        f"results/models/{model}/log.tsv",
+        f"results/models/{model}/spec.yaml",
+    ]
+    files += [model_predictions(model, split) for split in splits]
+    files += [model_predictions(model, split, v) for split in splits for v in variants]
+    if tracks:
+        known = predictable(MODELS, model)
+        files += [model_track(model, c) for c in MODELS[model].conditions if c in known]
+    return files
+
+
+def model_init(wildcards):
+    """model.pt of the model a spec fine-tunes, or nothing for a scratch model."""
+    base = MODELS[wildcards.model].init_from
+    return [model_file(base)] if base else []
+
+
+def model_training_params(model):
+    """What training depends on (the `predict` selector is left out: it does not retrain)."""
+    spec = MODELS[model].to_dict()
+    spec.pop("predict")
+    tfs, cells = vocabularies(MODELS, model)
+    return {"spec": spec, "tf_vocab": tfs, "cell_vocab": cells}
+
+
+def gpu_resources():
+    """resources: a GPU request unless the configured device is the CPU."""
+    return {} if TRAINING["device"] == "cpu" else {"gpu": TRAINING["gpus"]}
+
+
+DEFAULT_MODEL = "multitask"
+
+
+def model_default_targets():
+    """The default pipeline's model files: the default multitask model with predictions."""
+    return model_targets(DEFAULT_MODEL, tracks=True) if DEFAULT_MODEL in MODELS else []
+
+
 # ---- what `snakemake` with no target builds ----------------------------------------------------
 def all_targets():
     """Every output of the default run: data, models, calls, metrics and figures."""
@@ -207,5 +298,6 @@ def all_targets():
     if SOURCE == "simulated":
         targets += simulated_targets()
     targets += data_sets()
+    targets += model_default_targets()
     targets += evaluation_targets("test")
     return targets

@@ -1,0 +1,114 @@
+"""Training and inference throughput of NetTIME at the paper's sizes (Seq+CT, K = 8).
+
+Each measurement runs in its own process so that its peak RSS is its own. Prints one line per
+measurement: mode, GRU implementation, threads, batch size, samples/s, peak RSS (MB).
+
+    python benchmarks/model_throughput.py                       # train + infer, defaults
+    python benchmarks/model_throughput.py --gru torch fused --threads 1 2
+
+Reference (REFERENCE.md section 2, original code, 2 CPU cores): 6.4-6.7 training samples/s at
+batch 64 with 3.3 GB peak RSS; prediction ~20 samples/s; evaluation 1,650 samples in 4 min 15 s
+(6.5 samples/s) at 9.5 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+
+def measure(mode: str, gru: str, threads: int, batch: int, steps: int, length: int,
+            device: str) -> dict:
+    import torch
+
+    from nettime.model import ModelConfig, NetTIME
+    from nettime.training import sequence_loss
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    dev = torch.device(device)
+    model = NetTIME(ModelConfig(n_features=8, embedding_dim=50, tf_table_size=256,
+                                cell_table_size=64)).to(dev)
+    for block in model.blocks:
+        block.fused_gru = gru == "fused"
+    x = torch.randn(batch, length, 8, device=dev)
+    y = (torch.rand(batch, length, device=dev) < 0.1).long()
+    tf = torch.randint(0, 22, (batch,), device=dev)
+    cell = torch.randint(0, 7, (batch,), device=dev)
+    amp = mode.endswith("amp")
+    bf16 = mode.endswith("bf16")  # CPU inference in bfloat16 (opt-in in the pipeline)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+
+    if mode.startswith("train"):
+        model.train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+
+        def step() -> None:
+            with torch.autocast(dev.type, dtype=torch.float16, enabled=amp):
+                logits = model(x, tf, cell)
+            loss = sequence_loss(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+    else:
+        model.eval()
+
+        def step() -> None:
+            dtype = torch.bfloat16 if bf16 else torch.float16
+            with torch.inference_mode(), torch.autocast(dev.type, dtype=dtype,
+                                                        enabled=amp or bf16):
+                torch.softmax(model(x, tf, cell).float(), dim=-1)[..., 1].cpu()
+
+    step()  # warm-up: allocator, oneDNN primitives
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    elapsed = time.perf_counter() - start
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"mode": mode, "gru": gru, "threads": threads, "batch": batch, "length": length,
+            "device": device, "samples_per_s": round(batch * steps / elapsed, 2),
+            "peak_rss_mb": round(rss_mb)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modes", nargs="+", default=["train", "infer"],
+                        choices=["train", "infer", "infer_bf16", "train_amp", "infer_amp"])
+    parser.add_argument("--gru", nargs="+", default=["fused"], choices=["fused", "torch"])
+    parser.add_argument("--threads", nargs="+", type=int, default=[2])
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=3, help="timed steps after one warm-up")
+    parser.add_argument("--length", type=int, default=1000)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-passive", dest="passive", action="store_false",
+                        help="leave OpenMP's wait policy alone (the pipeline sets PASSIVE)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(**json.loads(args.child))))
+        return
+    for mode in args.modes:
+        for gru in args.gru:
+            for threads in args.threads:
+                job = {"mode": mode, "gru": gru, "threads": threads, "batch": args.batch,
+                       "steps": args.steps, "length": args.length, "device": args.device}
+                env = {**os.environ}
+                if args.passive:
+                    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+                done = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)],
+                                      capture_output=True, text=True, check=True, env=env)
+                print(done.stdout.strip().splitlines()[-1], flush=True)
+
+
+if __name__ == "__main__":
+    main()

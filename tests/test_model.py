@@ -1,0 +1,123 @@
+"""The NetTIME network: sizes, shapes, variants, the fused GRU and vocabulary growth."""
+
+import pytest
+import torch
+
+from nettime._gru import bigru
+from nettime.model import (
+    EMBEDDING_MODES,
+    ModelConfig,
+    ModelError,
+    NetTIME,
+    build_model,
+    count_parameters,
+    grow_vocab,
+    load_model,
+    randomize_embeddings,
+    save_model,
+)
+
+
+def test_paper_sizes_have_the_original_parameter_count():
+    config = ModelConfig(n_features=8, embedding_dim=50, tf_table_size=256, cell_table_size=64)
+    model = NetTIME(config)
+    assert config.hidden == 100
+    assert count_parameters(model) == 1_524_302
+    assert model.blocks[0].dropout_cnn.p == 0.1 and model.blocks[1].dropout_cnn.p == 0.0
+    assert model.blocks[0].gru.hidden_size == 100 and model.blocks[0].conv1.kernel_size == (7,)
+
+
+@pytest.mark.parametrize("mode", list(EMBEDDING_MODES))
+def test_every_mode_gives_logits_per_position(mode):
+    config = ModelConfig(n_features=5, embedding_dim=3, tf_table_size=4, cell_table_size=3,
+                         embeddings=mode)
+    model = NetTIME(config).eval()
+    x = torch.randn(2, 11, 5)
+    out = model(x, torch.tensor([0, 3]), torch.tensor([2, 1]))
+    assert out.shape == (2, 11, 2) and out.dtype == torch.float32
+    tf_source, cell_source = EMBEDDING_MODES[mode]
+    used = (tf_source != "none") + (cell_source != "none")
+    assert config.hidden == 3 * (used or 2)
+    assert (model.tf_embed is not None) == (tf_source == "trained")
+    assert (model.tf_random is not None) == (tf_source == "random")
+
+
+def test_embeddings_set_the_initial_state_so_conditions_differ():
+    model = NetTIME(ModelConfig(n_features=4, embedding_dim=4, tf_table_size=3,
+                                cell_table_size=2)).eval()
+    x = torch.randn(1, 20, 4).expand(2, -1, -1)
+    out = model(x, torch.tensor([0, 1]), torch.tensor([0, 0]))
+    assert not torch.allclose(out[0], out[1])
+    h0 = model.initial_state(torch.tensor([2]), torch.tensor([1]))
+    expected = torch.cat([model.tf_embed.weight[2], model.cell_embed.weight[1]])
+    assert torch.equal(h0[0, 0], expected) and torch.equal(h0[1, 0], expected)
+
+
+def test_fused_gru_matches_torch_gru_values_and_gradients():
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(6, 5, batch_first=True, bidirectional=True).double()
+    x = torch.randn(3, 9, 6, dtype=torch.double, requires_grad=True)
+    h0 = torch.randn(2, 3, 5, dtype=torch.double, requires_grad=True)
+    reference = gru(x, h0)[0]
+    fused = bigru(gru, x, h0)
+    torch.testing.assert_close(fused, reference)
+    weights = torch.randn_like(reference)
+    inputs = [x, h0, *gru.parameters()]
+    expected = torch.autograd.grad((reference * weights).sum(), inputs)
+    got = torch.autograd.grad((fused * weights).sum(), inputs)
+    for a, b in zip(got, expected, strict=True):
+        torch.testing.assert_close(a, b)
+    with torch.no_grad():
+        torch.testing.assert_close(bigru(gru, x, h0), reference.detach())
+
+
+def test_fixed_random_embeddings_are_buffers_not_parameters():
+    model = NetTIME(ModelConfig(n_features=4, embedding_dim=3, embeddings="random_both"))
+    names = [n for n, _ in model.named_parameters()]
+    assert not any("embed" in n for n in names)
+    assert set(model.state_dict()) >= {"tf_random", "cell_random"}
+
+
+def test_grow_vocab_keeps_trained_rows_and_appends_names():
+    config = ModelConfig(n_features=4, embedding_dim=3, tf_table_size=2, cell_table_size=2,
+                         tf_vocab=("JUND", "CTCF"), cell_vocab=("K562",))
+    model = build_model(config, seed=1)
+    grown = grow_vocab(model, tfs=["CTCF", "FOXA1"], cells=["HepG2"], seed=3)
+    assert grown.config.tf_vocab == ("JUND", "CTCF", "FOXA1")
+    assert grown.config.cell_vocab == ("K562", "HepG2")
+    assert grown.tf_embed.num_embeddings == 3 and grown.cell_embed.num_embeddings == 2
+    assert torch.equal(grown.tf_embed.weight[:2], model.tf_embed.weight)
+    assert torch.equal(grown.cell_embed.weight, model.cell_embed.weight)
+    x = torch.randn(1, 10, 4)
+    grown.eval(), model.eval()
+    torch.testing.assert_close(grown(x, torch.tensor([1]), torch.tensor([0])),
+                               model(x, torch.tensor([1]), torch.tensor([0])))
+
+
+def test_randomize_embeddings_replaces_only_the_chosen_table():
+    model = build_model(ModelConfig(n_features=4, embedding_dim=3), seed=0)
+    swapped = randomize_embeddings(model, tf=True, cell=False, seed=5)
+    assert not torch.equal(swapped.tf_embed.weight, model.tf_embed.weight)
+    assert torch.equal(swapped.cell_embed.weight, model.cell_embed.weight)
+    assert torch.equal(swapped.blocks[0].conv1.weight, model.blocks[0].conv1.weight)
+
+
+def test_bad_configurations_are_refused():
+    with pytest.raises(ModelError, match="embedding mode"):
+        ModelConfig(n_features=4, embeddings="sometimes")
+    with pytest.raises(ModelError, match="do not fit"):
+        ModelConfig(n_features=4, tf_table_size=1, tf_vocab=("A", "B"))
+
+
+def test_save_and_load_round_trip(tmp_path):
+    model = build_model(ModelConfig(n_features=6, embedding_dim=2, embeddings="random_tf",
+                                    tf_vocab=("A",), cell_vocab=("c",)), seed=2).eval()
+    save_model(model, tmp_path / "m.pt", {"step": 3})
+    loaded = load_model(tmp_path / "m.pt").eval()
+    assert loaded.config == model.config
+    x = torch.randn(2, 8, 6)
+    index = torch.tensor([0, 0])
+    torch.testing.assert_close(loaded(x, index, index), model(x, index, index))
+    (tmp_path / "bad.pt").write_text("not a checkpoint")
+    with pytest.raises(ModelError, match="bad.pt"):
+        load_model(tmp_path / "bad.pt")
