@@ -383,7 +383,8 @@ def _snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.workflow
 def test_workflow_dry_run_default_config():
-    result = _snakemake("-n", "--cores", "1", cwd=ROOT)
+    # --forceall: the plan must not depend on what an earlier run left in the checkout.
+    result = _snakemake("-n", "--forceall", "--cores", "1", cwd=ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "simulate_world" in result.stdout and "simulate_portal" in result.stdout
 
