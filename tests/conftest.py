@@ -106,3 +106,12 @@ def warm_fimo():
     codes = np.random.default_rng(0).integers(0, 4, (2, 50)).astype(np.uint8)
     motif_channels(codes, TGASTCA)
     return True
+
+
+@pytest.fixture(scope="session")
+def simulated_portal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny simulated data set (config/tiny), simulated once; its portal/ folder is what the
+    loopback ENCODE portal of the encode tests serves."""
+    from encode_portal import simulate_portal
+
+    return simulate_portal(tmp_path_factory.mktemp("simulated"))

@@ -1,22 +1,23 @@
-"""A loopback ENCODE portal for the tests: a data builder, an HTTP server, a fault ledger.
+"""A loopback ENCODE portal for the tests: the simulated data set, an HTTP server, a fault ledger.
 
-The server reads a portal directory laid out as CONTRACTS.md describes (``portal/experiments/
-{ENCSR}.json`` with embedded ``files``; ``portal/files.tsv`` with accession, path relative to
-the data root, md5sum, file_size, output_type, experiment) and answers like the portal:
-experiment and file JSON, ``/search/`` with ``@graph`` (404 when nothing matches), and
+:func:`simulate_portal` simulates the tiny configuration (``config/tiny``), whose ``portal/``
+folder is laid out as CONTRACTS.md describes: ``portal/experiments/{ENCSR}.json`` with embedded
+``files``, ``portal/files/{accession}.json`` for the references (genome, exclusion list) and
+``portal/files.tsv`` (accession, path relative to the data root, md5sum, file_size, output_type,
+experiment). :class:`PortalServer` serves that folder like the portal: experiment and file
+JSON, ``/search/`` with ``@graph`` (404 when nothing matches), and
 ``/files/{ENCFF}/@@download/{name}`` with a 302 redirect to a storage path that serves the bytes
 and honours ``Range``. Faults are injected per request from a plan (or at random); every
 injected fault is recorded.
 
-:func:`build_portal` writes a small data set of real files (gzipped narrowPeak, bigWig,
-gzipped FASTA, blacklist) in that layout. The server does not depend on the builder, so the
-simulated data set (``resources/simulated``) can be served in its place.
+:func:`add_variants` adds the cases a simulated portal does not have (files of another assembly
+or status, older output types, a second experiment of a TF and cell type) as extra file objects
+whose bytes are simulated files.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import json
 import random
@@ -29,178 +30,27 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-import numpy as np
-import pyBigWig
 import yaml
 
+from nettime.config import load_project
+from nettime.simulate import accession, simulate
+
+ROOT = Path(__file__).resolve().parent.parent
 FAULT_KINDS = ("500", "503", "429", "drop", "truncate", "slow")
-CHROM_SIZES = {"chr1": 30000, "chr2": 25000, "chr21": 20000, "chrUn_KI270302v1": 600,
-               "chrEBV": 400}
-
-
-# --------------------------------------------------------------------------------------------
-# builder
+# Experiments of the tiny simulated panel that the tests name (accessions as simulated).
+JUND_K562 = accession("SR", "TF ChIP-seq", "JUND", "K562")
+H3K27AC_K562 = accession("SR", "Histone ChIP-seq", "H3K27ac", "K562")
 
 
 def _md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def _narrowpeak(path: Path, rng: np.random.Generator, n: int) -> None:
-    chroms = ["chr1", "chr2", "chr21", "chrX"]
-    with gzip.open(path, "wt") as out:
-        for i in range(n):  # unsorted on purpose
-            chrom = chroms[int(rng.integers(len(chroms)))]
-            start = int(rng.integers(0, 19000))
-            width = int(rng.integers(100, 600))
-            summit = int(rng.integers(0, width))
-            out.write(f"{chrom}\t{start}\t{start + width}\tpeak{i}\t{int(rng.integers(0, 1000))}"
-                      f"\t.\t{rng.uniform(1, 50):.3f}\t{rng.uniform(1, 30):.3f}"
-                      f"\t{rng.uniform(1, 30):.3f}\t{summit}\n")
-
-
-def _bigwig(path: Path, rng: np.random.Generator) -> None:
-    sizes = [(c, s) for c, s in CHROM_SIZES.items() if c in ("chr1", "chr2", "chr21")]
-    handle = pyBigWig.open(str(path), "w")
-    handle.addHeader(sizes)
-    for chrom, size in sizes:
-        starts = np.arange(0, size - 50, 50, dtype=np.int64)
-        values = rng.gamma(1.0, 2.0, size=len(starts))
-        handle.addEntries([chrom] * len(starts), starts.tolist(), ends=(starts + 50).tolist(),
-                          values=values.tolist())
-    handle.close()
-
-
-def _fasta(path: Path, rng: np.random.Generator) -> None:
-    with gzip.open(path, "wt") as out:
-        for chrom, size in CHROM_SIZES.items():
-            seq = "".join(rng.choice(list("ACGT"), size=size))
-            out.write(f">{chrom}  AC:test  LN:{size}\n")
-            for i in range(0, size, 70):  # not the 60 columns we write, on purpose
-                out.write(seq[i:i + 70] + "\n")
-
-
-@dataclass
-class PortalFile:
-    accession: str
-    experiment: str
-    output_type: str
-    kind: str  # narrowPeak | bigWig | fasta | bed
-    assembly: str = "GRCh38"
-    status: str = "released"
-    replicates: tuple[int, ...] = (1, 2)
-    preferred: bool = False
-
-
-def _experiment(accession: str, assay_title: str, target: str, cell: str,
-                files: list[dict]) -> dict:
-    obj = {"accession": accession, "@id": f"/experiments/{accession}/", "status": "released",
-           "assay_title": assay_title, "biosample_ontology": {"term_name": cell},
-           "assembly": sorted({f["assembly"] for f in files}), "files": files}
-    if target:
-        obj["target"] = {"label": target}
-    return obj
-
-
-EXPERIMENTS = {
-    # accession: (assay_title, target, cell type, files)
-    "ENCSR000EGN": ("TF ChIP-seq", "JUND", "K562", [
-        PortalFile("ENCFF774OPQ", "ENCSR000EGN", "conservative IDR thresholded peaks",
-                   "narrowPeak"),
-        PortalFile("ENCFF337DKJ", "ENCSR000EGN", "optimal IDR thresholded peaks", "narrowPeak"),
-        PortalFile("ENCFF001AAA", "ENCSR000EGN", "conservative IDR thresholded peaks",
-                   "narrowPeak", assembly="hg19"),
-        PortalFile("ENCFF002AAA", "ENCSR000EGN", "conservative IDR thresholded peaks",
-                   "narrowPeak", status="archived"),
-        PortalFile("ENCFF003AAA", "ENCSR000EGN", "pseudoreplicated peaks", "narrowPeak"),
-    ]),
-    # Two candidates for JUN in K562: the first (by accession) lacks a GRCh38 relaxed set.
-    "ENCSR222BBB": ("TF ChIP-seq", "JUN", "K562", [
-        PortalFile("ENCFF222AAA", "ENCSR222BBB", "conservative IDR thresholded peaks",
-                   "narrowPeak"),
-        PortalFile("ENCFF222BBB", "ENCSR222BBB", "optimal IDR thresholded peaks", "narrowPeak",
-                   assembly="hg19"),
-    ]),
-    # An older experiment: one IDR set per replicate pair (the fallback output type).
-    "ENCSR333CCC": ("TF ChIP-seq", "JUN", "K562", [
-        PortalFile("ENCFF333AAA", "ENCSR333CCC", "IDR thresholded peaks", "narrowPeak",
-                   replicates=(1,)),
-        PortalFile("ENCFF333BBB", "ENCSR333CCC", "IDR thresholded peaks", "narrowPeak"),
-        PortalFile("ENCFF333CCC", "ENCSR333CCC", "pseudoreplicated peaks", "narrowPeak"),
-    ]),
-    "ENCSR444DDD": ("DNase-seq", "", "K562", [
-        PortalFile("ENCFF444PKA", "ENCSR444DDD", "peaks", "narrowPeak"),
-        PortalFile("ENCFF444SGA", "ENCSR444DDD", "read-depth normalized signal", "bigWig"),
-    ]),
-    "ENCSR555EEE": ("Histone ChIP-seq", "H3K27ac", "K562", [
-        PortalFile("ENCFF555PKA", "ENCSR555EEE", "replicated peaks", "narrowPeak"),
-        PortalFile("ENCFF555PKB", "ENCSR555EEE", "pseudoreplicated peaks", "narrowPeak",
-                   replicates=(1,)),
-        PortalFile("ENCFF555SGA", "ENCSR555EEE", "signal p-value", "bigWig"),
-        PortalFile("ENCFF555SGB", "ENCSR555EEE", "fold change over control", "bigWig"),
-    ]),
-}
-REFERENCES = [PortalFile("GRCh38_no_alt_analysis_set_GCA_000001405.15", "", "genome reference",
-                         "fasta", replicates=()),
-              PortalFile("ENCFF356LFX", "", "exclusion list", "bed", replicates=())]
-EXTENSIONS = {"narrowPeak": ".bed.gz", "bigWig": ".bigWig", "fasta": ".fasta.gz",
-              "bed": ".bed.gz"}
-
-
-def build_portal(root: Path, seed: int = 7) -> dict[str, str]:
-    """Write real files and their portal metadata under ``root``; return accession -> md5.
-
-    Layout: ``root/files/{accession}{ext}``, ``root/portal/experiments/{ENCSR}.json``,
-    ``root/portal/files.tsv`` (paths relative to ``root``).
-    """
-    rng = np.random.default_rng(seed)
-    (root / "files").mkdir(parents=True, exist_ok=True)
-    (root / "portal" / "experiments").mkdir(parents=True, exist_ok=True)
-    rows = []
-    md5s = {}
-
-    def make(pf: PortalFile) -> dict:
-        path = root / "files" / f"{pf.accession}{EXTENSIONS[pf.kind]}"
-        if pf.kind == "narrowPeak":
-            _narrowpeak(path, rng, int(rng.integers(150, 300)))
-        elif pf.kind == "bigWig":
-            _bigwig(path, rng)
-        elif pf.kind == "fasta":
-            _fasta(path, rng)
-        else:
-            with gzip.open(path, "wt") as out:
-                out.write("chr2\t100\t400\nchr1\t5000\t5200\nchrEBV\t0\t100\nchr1\t10\t50\n")
-        md5s[pf.accession] = _md5(path)
-        size = path.stat().st_size
-        rows.append({"accession": pf.accession, "path": str(path.relative_to(root)),
-                     "md5sum": md5s[pf.accession], "file_size": size,
-                     "output_type": pf.output_type, "experiment": pf.experiment})
-        file_format = {"narrowPeak": "bed", "bigWig": "bigWig", "fasta": "fasta",
-                       "bed": "bed"}[pf.kind]
-        return {"accession": pf.accession, "@id": f"/files/{pf.accession}/",
-                "file_format": file_format,
-                "file_format_type": "narrowPeak" if pf.kind == "narrowPeak" else None,
-                "file_type": "bed narrowPeak" if pf.kind == "narrowPeak" else file_format,
-                "output_type": pf.output_type, "assembly": pf.assembly, "status": pf.status,
-                "md5sum": md5s[pf.accession], "file_size": size,
-                "href": f"/files/{pf.accession}/@@download/{path.name}",
-                "biological_replicates": list(pf.replicates),
-                "technical_replicates": [f"{r}_1" for r in pf.replicates],
-                "preferred_default": pf.preferred, "dataset": (
-                    f"/experiments/{pf.experiment}/" if pf.experiment else None)}
-
-    for accession, (title, target, cell, files) in EXPERIMENTS.items():
-        objects = [make(pf) for pf in files]
-        exp = _experiment(accession, title, target, cell, objects)
-        (root / "portal" / "experiments" / f"{accession}.json").write_text(
-            json.dumps(exp, indent=1))
-    for pf in REFERENCES:
-        make(pf)
-    with open(root / "portal" / "files.tsv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, list(rows[0]), delimiter="\t", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return md5s
+def simulate_portal(root: Path) -> Path:
+    """Simulate ``config/tiny`` at tiny scale into ``root``; return ``root``."""
+    project = load_project(ROOT / "config" / "tiny" / "config.yaml")
+    simulate(project, root, scale="tiny", progress=False)
+    return root
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,6 +69,7 @@ class PortalState:
     root: Path
     experiments: dict[str, dict] = field(default_factory=dict)
     files: dict[str, dict] = field(default_factory=dict)  # accession -> files.tsv row + object
+    simulated: dict[str, str] = field(default_factory=dict)  # files.tsv path -> accession
     plan: dict[str, deque] = field(default_factory=dict)
     random_rate: float = 0.0
     random_kinds: tuple[str, ...] = ()
@@ -251,12 +102,46 @@ class PortalServer:
         for path in sorted((st.root / "portal" / "experiments").glob("*.json")):
             exp = json.loads(path.read_text())
             st.experiments[exp["accession"]] = exp
-        embedded = {f["accession"]: f for e in st.experiments.values()
-                    for f in e.get("files", []) if isinstance(f, dict)}
+        objects = {f["accession"]: f for e in st.experiments.values()
+                   for f in e.get("files", []) if isinstance(f, dict)}
+        for path in sorted((st.root / "portal" / "files").glob("*.json")):
+            obj = json.loads(path.read_text())
+            objects[obj["accession"]] = obj
         with open(st.root / "portal" / "files.tsv", newline="") as handle:
             for row in csv.DictReader(handle, delimiter="\t"):
-                obj = dict(embedded.get(row["accession"]) or _file_object(row))
-                st.files[row["accession"]] = {"row": row, "object": obj}
+                if row["accession"] not in objects:
+                    raise ValueError(f"files.tsv: {row['accession']} has no file object")
+                st.files[row["accession"]] = {"row": row, "object": objects[row["accession"]]}
+                st.simulated[row["path"]] = row["accession"]
+
+    def accession_of(self, path: str) -> str:
+        """The file accession of a simulated file (path relative to the data root)."""
+        return self.state.simulated[path]
+
+    def path_of(self, acc: str) -> Path:
+        return self.state.root / self.state.files[acc]["row"]["path"]
+
+    def md5s(self) -> dict[str, str]:
+        """Accession -> the md5 of the bytes served (never a wrong md5 put in the JSON)."""
+        return {acc: item["object"]["md5sum"] for acc, item in self.state.files.items()}
+
+    def add_file(self, experiment: str, acc: str, like: str, **fields: object) -> None:
+        """Add file ``acc`` to ``experiment``: the bytes and fields of simulated file ``like``
+        (an accession) with ``fields`` changed."""
+        st = self.state
+        base = st.files[like]
+        name = base["object"]["href"].rsplit("/", 1)[-1].replace(like, acc)
+        obj = {**base["object"], "accession": acc, "@id": f"/files/{acc}/",
+               "href": f"/files/{acc}/@@download/{name}", "preferred_default": False, **fields}
+        st.files[acc] = {"row": {**base["row"], "accession": acc, "experiment": experiment},
+                         "object": obj}
+        st.experiments[experiment]["files"].append(obj)
+
+    def add_experiment(self, acc: str, assay_title: str, target: str, cell: str) -> None:
+        self.state.experiments[acc] = {
+            "accession": acc, "@id": f"/experiments/{acc}/", "status": "released",
+            "assay_title": assay_title, "target": {"label": target},
+            "biosample_ontology": {"term_name": cell}, "assembly": ["GRCh38"], "files": []}
 
     @property
     def url(self) -> str:
@@ -290,17 +175,6 @@ class PortalServer:
 
     def requests_to(self, endpoint: str) -> int:
         return sum(1 for e, _ in self.state.requests if e == endpoint)
-
-
-def _file_object(row: dict) -> dict:
-    """A file object for a files.tsv row that no experiment embeds (e.g. references)."""
-    name = Path(row["path"]).name
-    fmt = "fasta" if ".fa" in name else "bigWig" if name.endswith(".bigWig") else "bed"
-    return {"accession": row["accession"], "@id": f"/files/{row['accession']}/",
-            "file_format": fmt, "output_type": row["output_type"], "assembly": "GRCh38",
-            "status": "released", "md5sum": row["md5sum"], "file_size": int(row["file_size"]),
-            "href": f"/files/{row['accession']}/@@download/{name}",
-            "biological_replicates": [], "preferred_default": False}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -356,10 +230,12 @@ class _Handler(BaseHTTPRequestHandler):
         step = 256 if self.state.throttle else len(data) or 1
         for i in range(0, len(data), step):
             piece = data[i:i + step]
-            self.wfile.write(piece)
             if accession:
+                # Counted before the write: a client may have every byte (and its test go on to
+                # read the count) before write() returns here.
                 with self.state.lock:
                     self.state.bytes_served[accession] += len(piece)
+            self.wfile.write(piece)
             if self.state.throttle:
                 time.sleep(self.state.throttle)
 
@@ -477,6 +353,47 @@ def _matches(exp: dict, query: dict[str, str]) -> bool:
     return True
 
 
+def add_variants(server: PortalServer) -> None:
+    """Files and experiments that exercise the selection rules, backed by simulated bytes.
+
+    - JUND.K562: a conservative set on hg19 (ENCFF001AAA), an archived one (ENCFF002AAA) and
+      pseudoreplicated peaks (ENCFF003AAA), beside the simulated conservative and relaxed sets.
+    - JUN in HeLa-S3 (not simulated): two experiments found by search; ENCSR222BBB, first by
+      accession, has no GRCh38 relaxed set; ENCSR333CCC is an older experiment with one
+      "IDR thresholded peaks" file per replicate set (the fallback output type).
+    - H3K27ac.K562: pseudoreplicated peaks of one replicate (ENCFF555PKB) and a "fold change
+      over control" bigWig (ENCFF555SGB; the largest simulated bigWig, for the resume tests).
+    """
+    conserved = server.accession_of("peaks/JUND.K562.conserved.narrowPeak.gz")
+    relaxed = server.accession_of("peaks/JUND.K562.relaxed.narrowPeak.gz")
+    server.add_file(JUND_K562, "ENCFF001AAA", conserved, assembly="hg19")
+    server.add_file(JUND_K562, "ENCFF002AAA", conserved, status="archived")
+    server.add_file(JUND_K562, "ENCFF003AAA", relaxed, output_type="pseudoreplicated peaks")
+    jun = server.accession_of("peaks/JUN.K562.conserved.narrowPeak.gz")
+    server.add_experiment("ENCSR222BBB", "TF ChIP-seq", "JUN", "HeLa-S3")
+    server.add_file("ENCSR222BBB", "ENCFF222AAA", jun)
+    server.add_file("ENCSR222BBB", "ENCFF222BBB", jun, output_type="optimal IDR thresholded "
+                    "peaks", assembly="hg19")
+    server.add_experiment("ENCSR333CCC", "TF ChIP-seq", "JUN", "HeLa-S3")
+    server.add_file("ENCSR333CCC", "ENCFF333AAA", jun, output_type="IDR thresholded peaks",
+                    biological_replicates=[1])
+    server.add_file("ENCSR333CCC", "ENCFF333BBB", jun, output_type="IDR thresholded peaks")
+    server.add_file("ENCSR333CCC", "ENCFF333CCC", jun, output_type="pseudoreplicated peaks")
+    peaks = server.accession_of("features/K562.H3K27ac.narrowPeak.gz")
+    server.add_file(H3K27AC_K562, "ENCFF555PKB", peaks, output_type="pseudoreplicated peaks",
+                    biological_replicates=[1])
+    server.add_file(H3K27AC_K562, "ENCFF555SGB",
+                    server.accession_of("features/K562.H3K4me1.bigWig"),
+                    output_type="fold change over control")
+
+
+def start_portal(root: Path) -> PortalServer:
+    """A started server for the simulated data set in ``root``, with :func:`add_variants`."""
+    server = PortalServer(root)
+    add_variants(server)
+    return server.start()
+
+
 # --------------------------------------------------------------------------------------------
 # the fault ledger: every injected fault and what became of the file
 
@@ -544,5 +461,7 @@ def write_project(tmp: Path, portal_url: str, conditions: str, features: str,
     return path
 
 
-CONDITIONS = "tf\tcell_type\texperiment\tpanel\nJUND\tK562\tENCSR000EGN\ttrain\nJUN\tK562\t\ttrain\n"
-FEATURES = "cell_type\tassay\texperiment\nK562\tDNase\t\nK562\tH3K27ac\tENCSR555EEE\n"
+# JUND.K562 and H3K27ac.K562 pinned to their simulated experiments; JUN.K562 and DNase.K562
+# found by search.
+CONDITIONS = f"tf\tcell_type\texperiment\tpanel\nJUND\tK562\t{JUND_K562}\ttrain\nJUN\tK562\t\ttrain\n"
+FEATURES = f"cell_type\tassay\texperiment\nK562\tDNase\t\nK562\tH3K27ac\t{H3K27AC_K562}\n"

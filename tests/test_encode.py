@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -16,10 +17,12 @@ from encode_portal import (
     CONDITIONS,
     FAULT_KINDS,
     FEATURES,
+    H3K27AC_K562,
+    JUND_K562,
     LEDGER,
     PortalServer,
-    build_portal,
     check_output,
+    start_portal,
     write_project,
 )
 
@@ -43,13 +46,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # fixtures
 
 
-@pytest.fixture(scope="session")
-def portal_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("portal")
-    md5s = build_portal(root)
-    return root, md5s
-
-
 @pytest.fixture(scope="session", autouse=True)
 def fault_report(request):
     yield
@@ -59,10 +55,19 @@ def fault_report(request):
 
 
 @pytest.fixture
-def portal(portal_data):
-    server = PortalServer(portal_data[0]).start()
+def portal(simulated_portal):
+    server = start_portal(simulated_portal)
     yield server
     server.stop()
+
+
+# Simulated files the tests download (paths relative to the simulated data set).
+DNASE_PEAKS = "features/K562.DNase.narrowPeak.gz"
+DNASE_SIGNAL = "features/K562.DNase.bigWig"
+H3K27AC_PEAKS = "features/K562.H3K27ac.narrowPeak.gz"
+H3K27AC_SIGNAL = "features/K562.H3K27ac.bigWig"
+JUND_CONSERVED = "peaks/JUND.K562.conserved.narrowPeak.gz"
+JUND_RELAXED = "peaks/JUND.K562.relaxed.narrowPeak.gz"
 
 
 class Sleeps(list):
@@ -82,6 +87,9 @@ def fast_settings(portal: PortalServer, **overrides) -> Settings:
 
 
 def file_info(portal: PortalServer, accession: str) -> tuple[str, str, int]:
+    """URL, md5 and size of a file given by accession or by simulated path."""
+    if "/" in accession:
+        accession = portal.accession_of(accession)
     obj = portal.state.files[accession]["object"]
     return portal.url + obj["href"], obj["md5sum"], int(obj["file_size"])
 
@@ -91,19 +99,21 @@ def file_info(portal: PortalServer, accession: str) -> tuple[str, str, int]:
 
 
 def test_clean_download_is_verified_and_polite(portal, tmp_path):
-    url, md5, size = file_info(portal, "ENCFF444SGA")
+    accession = portal.accession_of(DNASE_SIGNAL)
+    url, md5, size = file_info(portal, accession)
     client = PortalClient(fast_settings(portal))
-    dest = client.download(url, tmp_path / "x.bigWig", md5, size, "ENCFF444SGA")
+    dest = client.download(url, tmp_path / "x.bigWig", md5, size, accession)
     assert check_output(dest, md5) == "verified"
-    assert portal.served("ENCFF444SGA") == size
+    assert portal.served(accession) == size
     assert not list(tmp_path.glob(".*.part"))
     assert any(ua.startswith("nettime/") for ua in portal.state.user_agents)
 
 
-@pytest.mark.parametrize("accession", ["ENCFF774OPQ", "ENCFF555SGA"])
+@pytest.mark.parametrize("path", [DNASE_PEAKS, H3K27AC_SIGNAL], ids=["peaks", "bigWig"])
 @pytest.mark.parametrize("endpoint", ["redirect", "storage"])
 @pytest.mark.parametrize("kind", FAULT_KINDS)
-def test_fault_then_verified_download(portal, tmp_path, kind, endpoint, accession):
+def test_fault_then_verified_download(portal, tmp_path, kind, endpoint, path):
+    accession = portal.accession_of(path)
     url, md5, size = file_info(portal, accession)
     settings = fast_settings(portal)
     portal.inject(endpoint, kind, kind)
@@ -129,22 +139,23 @@ def test_fault_then_verified_download(portal, tmp_path, kind, endpoint, accessio
 def test_json_fault_then_answer_and_cache(portal, tmp_path, kind):
     portal.inject("json", kind)
     client = PortalClient(fast_settings(portal), cache_dir=tmp_path / "cache")
-    exp = client.experiment("ENCSR000EGN")
-    assert exp["accession"] == "ENCSR000EGN" and len(exp["files"]) == 5
+    exp = client.experiment(JUND_K562)
+    assert exp["accession"] == JUND_K562 and len(exp["files"]) == 5
     before = portal.requests_to("json")
     assert 2 <= before <= 1 + client.settings.retries
     again = PortalClient(fast_settings(portal), cache_dir=tmp_path / "cache")
-    assert again.experiment("ENCSR000EGN") == exp
+    assert again.experiment(JUND_K562) == exp
     assert portal.requests_to("json") == before  # answered from the disk cache
     LEDGER.record(portal, {"json answered": 1})
 
 
 def test_retries_are_bounded(portal, tmp_path):
-    url, md5, size = file_info(portal, "ENCFF337DKJ")
+    accession = portal.accession_of(JUND_RELAXED)
+    url, md5, size = file_info(portal, accession)
     settings = fast_settings(portal, retries=3)
     portal.inject("storage", *["500"] * 10)
-    with pytest.raises(DownloadError, match="ENCFF337DKJ.*gave up after 4"):
-        PortalClient(settings).download(url, tmp_path / "f", md5, size, "ENCFF337DKJ")
+    with pytest.raises(DownloadError, match=f"{accession}.*gave up after 4"):
+        PortalClient(settings).download(url, tmp_path / "f", md5, size, accession)
     assert portal.requests_to("storage") == 4
     assert check_output(tmp_path / "f", md5) == "absent"
     # Exponential backoff between the attempts.
@@ -155,24 +166,26 @@ def test_retries_are_bounded(portal, tmp_path):
 
 
 def test_wrong_md5_is_an_error_naming_the_accession(portal, tmp_path):
-    portal.state.wrong_md5.add("ENCFF555PKA")
+    accession = portal.accession_of(H3K27AC_PEAKS)
+    portal.state.wrong_md5.add(accession)
     client = PortalClient(fast_settings(portal))
-    obj = client.file_object("ENCFF555PKA")
-    _, true_md5, size = file_info(portal, "ENCFF555PKA")
+    obj = client.file_object(accession)
+    _, true_md5, size = file_info(portal, accession)
     dest = tmp_path / "peaks.bed.gz"
-    with pytest.raises(ChecksumError, match="ENCFF555PKA"):
-        client.download(portal.url + obj["href"], dest, obj["md5sum"], size, "ENCFF555PKA")
+    with pytest.raises(ChecksumError, match=accession):
+        client.download(portal.url + obj["href"], dest, obj["md5sum"], size, accession)
     assert check_output(dest, true_md5) == "absent"
     assert not list(tmp_path.glob(".*.part"))
     # One fresh download after the first mismatch (md5_retries = 1), then the error.
-    assert portal.served("ENCFF555PKA") == 2 * size
+    assert portal.served(accession) == 2 * size
     LEDGER.faults["wrong md5"] += 1
     LEDGER.record(portal, {"absent (md5 mismatch)": 1})
 
 
 def test_resume_reuses_bytes_on_disk(portal, tmp_path):
     url, md5, size = file_info(portal, "ENCFF555SGB")
-    data = (portal.state.root / portal.state.files["ENCFF555SGB"]["row"]["path"]).read_bytes()
+    data = portal.path_of("ENCFF555SGB").read_bytes()
+    assert size > 200_000  # a simulated bigWig: hundreds of 512-byte chunks
     dest = tmp_path / "s.bigWig"
     part = tmp_path / ".s.bigWig.part"
     part.write_bytes(data[: size // 3])
@@ -183,25 +196,27 @@ def test_resume_reuses_bytes_on_disk(portal, tmp_path):
 
 
 def test_misplaced_range_is_refused(portal, tmp_path):
-    url, md5, size = file_info(portal, "ENCFF444SGA")
+    accession = portal.accession_of(DNASE_SIGNAL)
+    url, md5, size = file_info(portal, accession)
     portal.inject("storage", "badrange", "drop", "badrange")
     dest = tmp_path / "s.bigWig"
-    PortalClient(fast_settings(portal)).download(url, dest, md5, size, "ENCFF444SGA")
+    PortalClient(fast_settings(portal)).download(url, dest, md5, size, accession)
     outcome = check_output(dest, md5)
     assert outcome == "verified"
     LEDGER.record(portal, {outcome: 1})
 
 
 def test_corrupt_partial_file_is_replaced(portal, tmp_path):
-    url, md5, size = file_info(portal, "ENCFF444PKA")
+    accession = portal.accession_of(DNASE_PEAKS)
+    url, md5, size = file_info(portal, accession)
     dest = tmp_path / "p.bed.gz"
     (tmp_path / ".p.bed.gz.part").write_bytes(b"x" * size)  # complete length, wrong bytes
-    PortalClient(fast_settings(portal)).download(url, dest, md5, size, "ENCFF444PKA")
+    PortalClient(fast_settings(portal)).download(url, dest, md5, size, accession)
     assert check_output(dest, md5) == "verified"
 
 
-def test_storm_of_random_faults_leaves_no_corrupt_output(portal, portal_data, tmp_path):
-    md5s = portal_data[1]
+def test_storm_of_random_faults_leaves_no_corrupt_output(portal, tmp_path):
+    md5s = portal.md5s()
     kinds = ("500", "503", "429", "drop", "truncate", "drop", "truncate", "slow")
     portal.state.retry_after = "0"
     portal.random_faults(0.45, kinds, seed=11)
@@ -231,7 +246,7 @@ def test_storm_of_random_faults_leaves_no_corrupt_output(portal, portal_data, tm
     assert injected >= 50
 
 
-def test_killed_download_process_restarted_finishes(portal, tmp_path):
+def test_killed_download_process_restarted_finishes(portal, simulated_portal, tmp_path):
     config = write_project(tmp_path, portal.url, CONDITIONS, FEATURES)
     project = load_project(config)
     resources = tmp_path / "resources" / "encode"
@@ -264,7 +279,9 @@ def test_killed_download_process_restarted_finishes(portal, tmp_path):
     assert portal.served(entry.accession) - served_before == entry.file_size - kept
     lengths = dict(line.split("\t") for line in
                    (resources / "genome" / "chrom.sizes").read_text().splitlines())
-    assert lengths == {"chr1": "30000", "chr2": "25000", "chr21": "20000"}
+    simulated = dict(line.split("\t") for line in
+                     (simulated_portal / "genome" / "chrom.sizes").read_text().splitlines())
+    assert lengths == {c: simulated[c] for c in ("chr1", "chr2", "chr21")}
     LEDGER.faults["killed process"] += 1
     LEDGER.record(portal, {"verified": 1})
 
@@ -280,16 +297,17 @@ def wanted_tf(tf: str, cell: str, experiment: str = "") -> Wanted:
 
 def test_pinned_experiment_selects_released_grch38_idr_sets(portal):
     entries = encode.resolve_wanted(PortalClient(fast_settings(portal)),
-                                    wanted_tf("JUND", "K562", "ENCSR000EGN"))
-    assert [(e.role, e.accession) for e in entries] == [("conserved", "ENCFF774OPQ"),
-                                                        ("relaxed", "ENCFF337DKJ")]
+                                    wanted_tf("JUND", "K562", JUND_K562))
+    conserved = portal.accession_of(JUND_CONSERVED)
+    assert [(e.role, e.accession) for e in entries] == [
+        ("conserved", conserved), ("relaxed", portal.accession_of(JUND_RELAXED))]
     assert entries[0].output_type == "conservative IDR thresholded peaks"
-    assert entries[0].url == f"{portal.url}/files/ENCFF774OPQ/@@download/ENCFF774OPQ.bed.gz"
+    assert entries[0].url == f"{portal.url}/files/{conserved}/@@download/{conserved}.bed.gz"
 
 
 def test_search_chooses_deterministically_and_reports(portal):
     entries = encode.resolve_wanted(PortalClient(fast_settings(portal)),
-                                    wanted_tf("JUN", "K562"))
+                                    wanted_tf("JUN", "HeLa-S3"))
     # ENCSR222BBB comes first but has no GRCh38 relaxed set; ENCSR333CCC has the older IDR set:
     # the fallback output type, the file pooling both replicates.
     assert {e.experiment for e in entries} == {"ENCSR333CCC"}
@@ -306,21 +324,24 @@ def test_search_without_match_names_tf_and_cell_type(portal):
 def test_no_qualifying_file_lists_the_candidates(portal):
     settings = fast_settings(portal, assembly="hg19")
     with pytest.raises(ResolutionError) as info:
-        encode.resolve_wanted(PortalClient(settings), wanted_tf("JUND", "K562", "ENCSR000EGN"))
+        encode.resolve_wanted(PortalClient(settings), wanted_tf("JUND", "K562", JUND_K562))
     message = str(info.value)
-    assert "relaxed" in message and "ENCSR000EGN" in message
-    for accession in ("ENCFF774OPQ", "ENCFF337DKJ", "ENCFF003AAA"):
+    assert "relaxed" in message and JUND_K562 in message
+    for accession in (portal.accession_of(JUND_CONSERVED), portal.accession_of(JUND_RELAXED),
+                      "ENCFF003AAA"):
         assert accession in message
 
 
 def test_histone_and_dnase_rules(portal):
     client = PortalClient(fast_settings(portal))
     histone = encode.resolve_wanted(client, Wanted("K562.H3K27ac", "H3K27ac", ("peaks", "signal"),
-                                                   "H3K27ac", "K562", "ENCSR555EEE"))
-    assert [e.accession for e in histone] == ["ENCFF555PKA", "ENCFF555SGA"]
+                                                   "H3K27ac", "K562", H3K27AC_K562))
+    assert [e.accession for e in histone] == [portal.accession_of(p)
+                                              for p in (H3K27AC_PEAKS, H3K27AC_SIGNAL)]
     dnase = encode.resolve_wanted(client, Wanted("K562.DNase", "DNase", ("peaks", "signal"),
                                                  "DNase", "K562"))
-    assert [e.accession for e in dnase] == ["ENCFF444PKA", "ENCFF444SGA"]
+    assert [e.accession for e in dnase] == [portal.accession_of(p)
+                                            for p in (DNASE_PEAKS, DNASE_SIGNAL)]
     assert dnase[1].output_type == "read-depth normalized signal"
 
 
@@ -343,7 +364,7 @@ def test_lock_table_makes_reruns_reproducible(portal, tmp_path):
     stale.write_bytes(b"old")
     pinned = CONDITIONS.replace("tf\tcell_type\texperiment\tpanel",
                                 "tf\tcell_type\texperiment\tpanel\tconserved_file").replace(
-        "ENCSR000EGN\ttrain", "ENCSR000EGN\ttrain\tENCFF003AAA")
+        f"{JUND_K562}\ttrain", f"{JUND_K562}\ttrain\tENCFF003AAA")
     (tmp_path / "config" / "conditions.tsv").write_text(pinned)
     project = load_project(config)
     second = encode.resolve_project(project, resources)
@@ -381,13 +402,23 @@ def test_retry_after_parsing():
 # acquired files
 
 
-def test_genome_is_rewrapped_indexed_and_filtered(portal, portal_data, tmp_path):
-    raw = portal_data[0] / "files" / "GRCh38_no_alt_analysis_set_GCA_000001405.15.fasta.gz"
+def test_genome_is_rewrapped_indexed_and_filtered(simulated_portal, tmp_path):
+    import pyfaidx
+
+    # The simulated genome, gzipped as ENCODE publishes it, with 70-base lines (not the 60 we
+    # write) and descriptions after the names.
+    simulated = pyfaidx.Fasta(str(simulated_portal / "genome" / "genome.fa"))
+    raw = tmp_path / "genome.fasta.gz"
+    with gzip.open(raw, "wt") as out:
+        for name in ("chr1", "chrUn_extra", "chr21"):
+            seq = str(simulated[name][:]) if name in simulated.keys() else "ACGT" * 40
+            out.write(f">{name}  AC:test  LN:{len(seq)}\n")
+            out.writelines(seq[i:i + 70] + "\n" for i in range(0, len(seq), 70))
+    sizes = {c: len(simulated[c]) for c in ("chr1", "chr21")}
     out = tmp_path / "genome"
     lengths = encode.write_genome(raw, out / "genome.fa", out / "genome.fa.fai",
                                   out / "chrom.sizes", ["chr21", "chr1"])
-    assert lengths == {"chr1": 30000, "chr21": 20000}
-    import pyfaidx
+    assert lengths == sizes
 
     with gzip.open(raw, "rt") as handle:
         source = {}
@@ -399,20 +430,29 @@ def test_genome_is_rewrapped_indexed_and_filtered(portal, portal_data, tmp_path)
                 source[name].append(line.strip())
     fasta = pyfaidx.Fasta(str(out / "genome.fa"), rebuild=False)
     assert str(fasta["chr21"][1234:1300]) == "".join(source["chr21"])[1234:1300]
-    assert (out / "chrom.sizes").read_text() == "chr21\t20000\nchr1\t30000\n"
+    assert (out / "chrom.sizes").read_text() == f"chr21\t{sizes['chr21']}\nchr1\t{sizes['chr1']}\n"
+    assert str(fasta["chr1"][:]) == str(simulated["chr1"][:])
     with pytest.raises(EncodeError, match="chrX"):
         encode.write_genome(raw, out / "g2.fa", out / "g2.fa.fai", out / "g2.sizes", ["chrX"])
     assert not (out / "g2.fa").exists()
 
 
-def test_narrowpeak_sorted_filtered_and_checked(portal_data, tmp_path):
-    raw = portal_data[0] / "files" / "ENCFF774OPQ.bed.gz"
+def test_narrowpeak_sorted_filtered_and_checked(simulated_portal, tmp_path):
+    # Simulated peaks of every chromosome, shuffled (unsorted on purpose).
+    with gzip.open(simulated_portal / "features" / "K562.H3K4me1.narrowPeak.gz", "rt") as fh:
+        lines = fh.readlines()
+    random.Random(0).shuffle(lines)
+    raw = tmp_path / "shuffled.bed.gz"
+    with gzip.open(raw, "wt") as fh:
+        fh.writelines(lines)
     target = tmp_path / "x.narrowPeak.gz"
     count = encode.write_narrowpeak(raw, target, ["chr1", "chr2"])
     with gzip.open(target, "rt") as handle:
         rows = [line.split("\t") for line in handle]
     assert len(rows) == count > 0
     assert all(len(r) == 10 and r[0] in ("chr1", "chr2") for r in rows)
+    assert sorted(rows) == sorted(r.split("\t") for r in lines if r.split("\t")[0] in
+                                  ("chr1", "chr2"))
     keys = [(r[0], int(r[1])) for r in rows]
     assert keys == sorted(keys)
     bad = tmp_path / "bad.bed"
@@ -434,14 +474,17 @@ def test_cli_error_is_one_line(portal, tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_signal_target_is_a_bigwig(portal, tmp_path):
+def test_signal_target_is_a_bigwig(portal, simulated_portal, tmp_path):
     config = write_project(tmp_path, portal.url, CONDITIONS, FEATURES)
     project = load_project(config)
     resources = tmp_path / "resources" / "encode"
     encode.resolve_project(project, resources)
     (path,) = encode.acquire(project, "K562.H3K27ac", "signal", resources)
     handle = pyBigWig.open(str(path))
-    assert handle.chroms("chr1") == 30000
+    simulated = pyBigWig.open(str(simulated_portal / H3K27AC_SIGNAL))
+    assert handle.chroms() == simulated.chroms()
+    assert handle.intervals("chr1") == simulated.intervals("chr1")
+    simulated.close()
     handle.close()
 
 

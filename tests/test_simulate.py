@@ -288,13 +288,22 @@ def test_portal_metadata_describes_the_real_files(sim, project):
     table = pd.read_csv(sim / "portal" / "files.tsv", sep="\t")
     assert list(table.columns) == ["accession", "path", "md5sum", "file_size", "output_type",
                                    "experiment"]
-    assert len(table) == 2 * len(project.conditions) + 2 * len(project.cell_features)
+    assert len(table) == 2 * len(project.conditions) + 2 * len(project.cell_features) + 2
     assert table["accession"].is_unique
+    for row in table.itertuples():
+        assert md5sum(sim / row.path) == row.md5sum
+        assert (sim / row.path).stat().st_size == row.file_size
+    # The references belong to no experiment and are described by their own file objects.
+    references = table[table["experiment"].isna()]
+    assert list(references["path"]) == ["genome/genome.fa", "genome/blacklist.bed"]
+    for row in references.itertuples():
+        record = json.loads((sim / f"portal/files/{row.accession}.json").read_text())
+        assert (record["md5sum"], record["file_size"]) == (row.md5sum, row.file_size)
+        assert record["assembly"] == "GRCh38" and record["status"] == "released"
+    table = table.dropna(subset=["experiment"])
     for row in table.itertuples():
         assert re.fullmatch(r"ENCFF\d{3}[A-Z]{3}", row.accession)
         assert re.fullmatch(r"ENCSR\d{3}[A-Z]{3}", row.experiment)
-        assert md5sum(sim / row.path) == row.md5sum
-        assert (sim / row.path).stat().st_size == row.file_size
     types = set(table["output_type"])
     assert {"conservative IDR thresholded peaks", "optimal IDR thresholded peaks",
             "replicated peaks", "signal p-value", "peaks",

@@ -59,6 +59,14 @@ FAMILY_SIMILARITY = 0.84  # motif_similarity above which TFs share a motif famil
 LINE_WIDTH = 60
 CODES = np.frombuffer(b"ACGTN", dtype=np.uint8)
 ASSAY_TITLES = {"DNase": "DNase-seq", "ATAC": "ATAC-seq"}
+# The references, published like ENCODE's GRCh38 files (accessions of the analysis-set FASTA and
+# the exclusion list that nettime.encode resolves by default): role -> (accession, path,
+# output type, file format).
+REFERENCE_FILES = {
+    "genome": ("GRCh38_no_alt_analysis_set_GCA_000001405.15", "genome/genome.fa",
+               "genome reference", "fasta"),
+    "blacklist": ("ENCFF356LFX", "genome/blacklist.bed", "exclusion list", "bed"),
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -807,14 +815,29 @@ def portal_experiments(project: Project) -> list[dict[str, Any]]:
 
 
 def portal_json_paths(project: Project) -> list[str]:
-    """Paths (relative to the output folder) of the experiment JSON files."""
-    return [f"portal/experiments/{e['accession']}.json" for e in portal_experiments(project)]
+    """Paths (relative to the output folder) of the experiment and reference file JSON files."""
+    return ([f"portal/experiments/{e['accession']}.json" for e in portal_experiments(project)]
+            + [f"portal/files/{acc}.json" for acc, *_ in REFERENCE_FILES.values()])
 
 
 def write_portal(project: Project, outdir: str | os.PathLike[str]) -> None:
-    """Stage 4: ``portal/experiments/{ENCSR}.json`` and ``portal/files.tsv``."""
+    """Stage 4: ``portal/experiments/{ENCSR}.json``, ``portal/files/{accession}.json`` (the
+    references, which belong to no experiment) and ``portal/files.tsv``."""
     out = Path(outdir)
     rows = []
+    for file_acc, path, output_type, file_format in REFERENCE_FILES.values():
+        full = out / path
+        record = {
+            "@id": f"/files/{file_acc}/", "accession": file_acc, "file_format": file_format,
+            "file_type": file_format, "output_type": output_type, "assembly": "GRCh38",
+            "status": "released", "md5sum": md5sum(full), "file_size": full.stat().st_size,
+            "href": f"/files/{file_acc}/@@download/{file_acc}.{file_format}",
+            "biological_replicates": [], "technical_replicates": [],
+            "preferred_default": False, "derived_from": [],
+        }
+        rows.append((file_acc, path, record["md5sum"], record["file_size"], output_type, ""))
+        _write_text(out / "portal" / "files" / f"{file_acc}.json",
+                    json.dumps(record, indent=1, sort_keys=True) + "\n")
     for exp in portal_experiments(project):
         files = []
         for path, output_type in exp["files"]:

@@ -91,6 +91,8 @@ rule simulate_cell:
 
 rule simulate_portal:
     input:
+        fasta=SIM_WORLD["fasta"],
+        blacklist=SIM_WORLD["blacklist"],
         peaks=[condition_peaks(c, s) for c in CONDITIONS for s in LABEL_SETS],
         features=[
             path
