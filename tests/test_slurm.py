@@ -329,7 +329,9 @@ def add_object(digest, obj) -> None:
     elif isinstance(obj, torch.Tensor):
         tensor = obj.detach().cpu().contiguous()
         digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
-        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        # reshape first: a 0-d tensor (BatchNorm's step count) cannot be viewed as bytes.
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes()
+                      if tensor.numel() else b"")
     else:
         digest.update(repr(obj).encode())
 
