@@ -337,11 +337,13 @@ def add_object(digest, obj) -> None:
 
 
 def output_digests(workdir: Path) -> dict[str, str]:
-    """Digests of every file the run made under resources/ and results/."""
+    """Digests of every file the run made under resources/ and results/ (but the rules'
+    benchmark records, which hold run times)."""
     digests = {}
     for top in ("resources", "results"):
         for path in sorted((workdir / top).rglob("*")):
-            if path.is_file():
+            if path.is_file() and not path.relative_to(workdir).parts[:2] == (
+                    "results", "benchmarks"):
                 digests[str(path.relative_to(workdir))] = content_digest(path)
     return digests
 

@@ -118,7 +118,7 @@ def write_labels(examples: pd.DataFrame, length: int, peak_files: Mapping[str, s
                          dtype=np.uint8)
             for _, a, b in chromosome_blocks(examples, WRITE_BLOCK):
                 ds[a:b] = np.packbits(base_labels(examples.iloc[a:b], peaks, length), axis=1)
-            ds.attrs["source"] = os.path.abspath(path)
+            ds.attrs["source"] = os.fspath(path)  # as given: outputs do not depend on the checkout
             ds.attrs["md5"] = md5sum(path)
 
 

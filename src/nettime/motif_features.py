@@ -7,7 +7,6 @@ bases under no hit get 0. The channels are z-scored later with training-split st
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import numpy as np
@@ -105,4 +104,4 @@ def motif_stats(genome: Genome, examples: pd.DataFrame, length: int, ppm: np.nda
 
 def motif_source(spec: str) -> str:
     """A short description of a motif spec for provenance."""
-    return os.path.abspath(spec) if spec.endswith(".meme") else f"JASPAR {spec}"
+    return spec if spec.endswith(".meme") else f"JASPAR {spec}"

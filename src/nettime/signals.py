@@ -84,9 +84,9 @@ def write_inpeak(bigwig: str | os.PathLike[str], peaks: str | os.PathLike[str],
         chroms = [c for c in chrom_sizes if c in groups]
         check_bigwig_chromosomes(bigwig, bw.chroms(), {c: chrom_sizes[c] for c in chroms})
         with h5py.File(out, "w") as h5:
-            h5.attrs["bigwig"] = os.path.abspath(bigwig)
+            h5.attrs["bigwig"] = os.fspath(bigwig)
             h5.attrs["bigwig_md5"] = md5sum(bigwig)
-            h5.attrs["peaks"] = os.path.abspath(peaks)
+            h5.attrs["peaks"] = os.fspath(peaks)
             h5.attrs["peaks_md5"] = md5sum(peaks)
             value = h5.create_dataset("value", shape=(0,), maxshape=(None,), dtype=np.float32,
                                       chunks=(1 << 16,), compression="lzf")
