@@ -11,6 +11,7 @@ Config (all keys optional except ``base_model``)::
       base_model: multitask        # Seq+CT, trained embeddings, all training conditions
       multitask:                   # Fig 2: one MTL, one MTL-sampled per panel, one STL per
         budget: {epochs: 2}        #   condition (shared between panels); over training.defaults
+        samples_per_condition: 512 #   per epoch (default: all; the paper)
         panels: {jund: {tfs: [JUND]}, jun_family: {tfs: [JUN, JUNB, JUND]}}
       feature_settings: [Seq, Seq+TF, Seq+CT, Seq+CT+TF]   # Fig 3a, each like the base model
       random_at_training: [random_tf, random_cell, random_both]   # Fig 4b, each like the base
@@ -105,18 +106,25 @@ def generate_models(project: Project) -> dict[str, dict[str, Any]]:
 
     section = experiments.get("multitask") or {}
     fig2_budget = dict(section.get("budget") or {})
+    # Samples per condition and epoch (None: all). A smaller number shrinks every arm alike:
+    # MTL still sees n_conditions times the data of STL, and MTL-sampled as much as STL.
+    per_condition = section.get("samples_per_condition")
+    single = "single_task" if per_condition is None else int(per_condition)
     stl: dict[str, None] = {}
     for panel, spec in (section.get("panels") or {}).items():
         conditions = panel_conditions(project, spec, f"experiments.multitask.panels.{panel}")
         names = multitask_names(panel)
         common = {"feature_set": base_set, "conditions": conditions, "predict": conditions,
                   "budget": fig2_budget}
-        add(names["MTL"], dict(common))
-        add(names["MTL-sampled"], {**common, "sample_count": "single_task"})
+        add(names["MTL"], {**common, "sample_count": None if per_condition is None
+                           else int(per_condition) * len(conditions)})
+        add(names["MTL-sampled"], {**common, "sample_count": single})
         stl.update(dict.fromkeys(conditions))
     for condition in stl:
         add(stl_name(condition), {"feature_set": base_set, "conditions": [condition],
-                                  "predict": [condition], "budget": fig2_budget})
+                                  "predict": [condition], "budget": fig2_budget,
+                                  "sample_count": None if per_condition is None
+                                  else int(per_condition)})
 
     train = project.condition_names(["train"])
     for feature_set in experiments.get("feature_settings") or []:
