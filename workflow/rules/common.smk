@@ -371,8 +371,20 @@ def flat_files(files):
     return out
 
 
+def figure_model_names(figure):
+    """The models a figure compares."""
+    spec = FIGURES.get(figure) or {}
+    names = [spec["model"]] if "model" in spec else []
+    for key in ("arms", "stl", "settings", "variants"):
+        names += list(spec.get(key, {}).values())
+    return list(dict.fromkeys(names))
+
+
 def figure_input(figure):
-    return flat_files(figure_files(figure))
+    """The figure's files and its models' model.pt: a deleted model is retrained and the
+    figure redrawn (a metric file alone would hide it)."""
+    files = flat_files(figure_files(figure))
+    return files + [model_file(m) for m in figure_model_names(figure)]
 
 
 def figure_targets():
