@@ -392,7 +392,9 @@ def figure_targets():
     files = []
     for figure in FIGURES:
         files += [f"results/figures/{figure}.pdf", f"results/figures/{figure}.tsv"]
-    return files + (["results/findings.tsv"] if FIGURES else [])
+        # Asked for, so that a deleted model is retrained (and its figures redrawn).
+        files += [model_file(m) for m in figure_model_names(figure)]
+    return list(dict.fromkeys(files)) + (["results/findings.tsv"] if FIGURES else [])
 
 
 def findings_input(wildcards):
