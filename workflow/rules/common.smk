@@ -78,8 +78,9 @@ def acquired_data():
 
 # ---- classification and evaluation (issue 6) -------------------------------------------------
 def model_names():
-    """Names of the models in the registry (config `models:`)."""
-    return list(MODELS)
+    """Names of the models of config `models:` (not those the experiments generate: their
+    figures ask for what they need)."""
+    return [m for m in MODELS if m not in EXPERIMENT_MODELS]
 
 
 def evaluation_targets(split="test"):
@@ -221,6 +222,25 @@ def _model_specs():
         sys.exit(1)
 
 
+# ---- experiments (issue 7): the paper's experiments add their models to the registry ----------
+from nettime import experiments as _experiments
+
+
+def _add_experiment_models():
+    try:
+        generated = _experiments.generate_models(PROJECT)
+        PROJECT.config["models"] = {**(PROJECT.config.get("models") or {}), **generated}
+        return list(generated)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"Invalid experiments: {problem}", file=sys.stderr)
+        sys.exit(1)
+
+
+EXPERIMENT_MODELS = _add_experiment_models()
+# ---- end of issue 7 block ------------------------------------------------------------------
+
+
 MODELS = _model_specs()
 TRAINING = training_settings(config)
 PREDICTION_VARIANTS = ["random_tf", "random_cell", "random_both"]
@@ -291,6 +311,103 @@ def model_default_targets():
     return model_targets(DEFAULT_MODEL, tracks=True) if DEFAULT_MODEL in MODELS else []
 
 
+# ---- figures (issue 7) -------------------------------------------------------------------------
+# results/metrics/{model}/{split}.probability.tsv   auPRC/AP only (no calls): what Figs 2-4 read
+# results/figures/{figure}.pdf + .tsv               a figure and the numbers it shows
+FIGURES = _experiments.figure_models(PROJECT)
+FAMILIES = _experiments.families(PROJECT)
+FIGURE_SPLIT = "test"
+
+
+def probability_metrics(model):
+    return f"results/metrics/{model}/{FIGURE_SPLIT}.probability.tsv"
+
+
+def figure_files(figure):
+    """Files (by role) that one figure reads; a figure not configured asks for nothing."""
+    spec = FIGURES.get(figure)
+    if spec is None:
+        return {}
+    if figure.startswith("fig2_"):
+        return {
+            "arms": {arm: probability_metrics(m) for arm, m in spec["arms"].items()},
+            "stl": {c: probability_metrics(m) for c, m in spec["stl"].items()},
+        }
+    if figure == "fig3a_features":
+        return {
+            "settings": {f: probability_metrics(m) for f, m in spec["settings"].items()}
+        }
+    if figure == "fig4a_embeddings_prediction":
+        model = spec["model"]
+        return {
+            "trained": probability_metrics(model),
+            "variants": {
+                v: f"results/metrics/{model}/{FIGURE_SPLIT}.{v}.tsv"
+                for v in PREDICTION_VARIANTS
+            },
+        }
+    if figure == "fig4b_embeddings_training":
+        return {
+            "variants": {v: probability_metrics(m) for v, m in spec["variants"].items()}
+        }
+    if figure == "fig4c_tf_embeddings":
+        return {"model": model_file(spec["model"])}
+    if figure == "fig7_crf":
+        model = spec["model"]
+        return {
+            "metrics": f"results/metrics/{model}/{FIGURE_SPLIT}.tsv",
+            "thresholds": f"results/classify/{model}/thresholds.tsv",
+        }
+    raise ValueError(f"unknown figure {figure!r}")
+
+
+def flat_files(files):
+    """Every path of a (nested) figure_files mapping, for `input:`."""
+    if isinstance(files, str):
+        return [files]
+    out = []
+    for value in files.values():
+        out += flat_files(value)
+    return out
+
+
+def figure_model_names(figure):
+    """The models a figure compares."""
+    spec = FIGURES.get(figure) or {}
+    names = [spec["model"]] if "model" in spec else []
+    for key in ("arms", "stl", "settings", "variants"):
+        names += list(spec.get(key, {}).values())
+    return list(dict.fromkeys(names))
+
+
+def figure_input(figure):
+    """The figure's files and its models' model.pt: a deleted model is retrained and the
+    figure redrawn (a metric file alone would hide it)."""
+    files = flat_files(figure_files(figure))
+    return files + [model_file(m) for m in figure_model_names(figure)]
+
+
+def figure_targets():
+    """Every configured figure, its numbers and the findings table."""
+    files = []
+    for figure in FIGURES:
+        files += [f"results/figures/{figure}.pdf", f"results/figures/{figure}.tsv"]
+        # Asked for, so that a deleted model is retrained (and its figures redrawn).
+        files += [model_file(m) for m in figure_model_names(figure)]
+    return list(dict.fromkeys(files)) + (["results/findings.tsv"] if FIGURES else [])
+
+
+def findings_input(wildcards):
+    """The figures' numbers that findings.tsv judges (and the model of Fig 4c)."""
+    files = {f: f"results/figures/{f}.tsv" for f in FIGURES}
+    if "fig4c_tf_embeddings" in FIGURES:
+        files["embedding_model"] = model_file(FIGURES["fig4c_tf_embeddings"]["model"])
+    return files
+
+
+# ---- end of issue 7 figures block ----------------------------------------------------------
+
+
 # ---- what `snakemake` with no target builds ----------------------------------------------------
 def all_targets():
     """Every output of the default run: data, models, calls, metrics and figures."""
@@ -300,4 +417,5 @@ def all_targets():
     targets += data_sets()
     targets += model_default_targets()
     targets += evaluation_targets("test")
+    targets += figure_targets()
     return targets

@@ -1,0 +1,62 @@
+"""Figures from tidy metric files (nettime.figures): the right rows reach each plot."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nettime import figures
+
+CONDITIONS = ["JUND.K562", "JUND.HepG2", "JUND.A549", "JUN.K562", "JUN.HepG2"]
+
+
+def metric_file(path, scores, method="probability", extra=()):
+    rows = [("m", c, "test", method, 1, "auprc", s) for c, s in scores.items()]
+    rows += [("m", c, "test", method, 100, "auprc", 0.99) for c in scores]  # other resolution
+    rows += list(extra)
+    pd.DataFrame(rows, columns=["model", "condition", "split", "method", "resolution",
+                                "metric", "value"]).to_csv(path, sep="\t", index=False)
+    return path
+
+
+def test_multitask_reads_each_stl_condition_from_its_own_model(tmp_path):
+    jund = CONDITIONS[:3]
+    mtl = metric_file(tmp_path / "mtl.tsv", {c: 0.5 for c in jund})
+    sampled = metric_file(tmp_path / "sampled.tsv", {c: 0.3 for c in jund})
+    stl = {c: metric_file(tmp_path / f"{c}.tsv", {c: 0.1 * (i + 1), "JUN.K562": 0.9})
+           for i, c in enumerate(jund)}
+    numbers = figures.figure_multitask({"MTL": mtl, "MTL-sampled": sampled}, stl,
+                                       tmp_path / "f.pdf", tmp_path / "f.tsv", "JUND")
+    scores = numbers[numbers["kind"] == "score"].set_index(["group", "arm"])["value"]
+    assert scores[("JUND.A549", "STL")] == pytest.approx(0.3)
+    assert scores[("JUND.K562", "MTL")] == pytest.approx(0.5)
+    assert len(scores) == 9  # JUN.K562 of an STL file is not a panel condition
+    assert pd.read_csv(tmp_path / "f.tsv", sep="\t").shape == numbers.shape
+
+
+def test_embeddings_at_prediction_reads_the_variant_method(tmp_path):
+    trained = metric_file(tmp_path / "t.tsv", {c: 0.6 for c in CONDITIONS})
+    variants = {v: metric_file(tmp_path / f"{v}.tsv", {c: s for c in CONDITIONS}, method=v)
+                for v, s in (("random_tf", 0.3), ("random_cell", 0.5), ("random_both", 0.2))}
+    numbers = figures.figure_embeddings_at_prediction(trained, variants, tmp_path / "a.pdf",
+                                                      tmp_path / "a.tsv")
+    cell = numbers.set_index(["tf_embedding", "ct_embedding"])["mean"]
+    assert cell[("random", "random")] == pytest.approx(0.2)
+    assert cell[("random", "trained")] == pytest.approx(0.3)
+
+
+def test_binary_calls_and_a_missing_metric(tmp_path):
+    extra = [("m", c, "test", m, 1, "iou", 0.4) for c in CONDITIONS for m in ("threshold", "crf")]
+    extra += [("m", c, "test", m, 1, "transitions_pct", v) for c in CONDITIONS
+              for m, v in (("target", 0.1), ("threshold", 0.9), ("crf", 0.2))]
+    metrics = metric_file(tmp_path / "m.tsv", {c: 0.5 for c in CONDITIONS}, extra=extra)
+    curve = pd.DataFrame({"threshold": np.linspace(0.1, 0.9, 5),
+                          "iou": [0.1, 0.3, 0.4, 0.2, 0.1]})
+    curve["best"] = curve["iou"] == 0.4
+    curve.to_csv(tmp_path / "thr.tsv", sep="\t", index=False)
+    numbers = figures.figure_binary_calls(metrics, tmp_path / "thr.tsv", tmp_path / "c.pdf",
+                                          tmp_path / "c.tsv")
+    stat = numbers.set_index(["panel", "method", "stat"])["value"]
+    assert stat[("transitions", "crf", "mean")] == pytest.approx(0.2)
+    assert stat[("threshold_curve", "best", "threshold")] == pytest.approx(0.5)
+    with pytest.raises(figures.FigureError, match="no rows with method 'crf'"):
+        figures.read_metric(metrics, "crf", "auprc")

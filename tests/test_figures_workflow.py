@@ -1,0 +1,121 @@
+"""The tiny configuration to every figure under real Snakemake, in a copy of the checkout:
+every figure, its numbers and the findings; a rerun does nothing; one figure pulls in only
+its own models; a deleted model reruns only what depends on it."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = "config/tiny/config.yaml"
+FIGURES = ["fig2_jund", "fig2_jun_family", "fig2_unrelated", "fig3a_features",
+           "fig4a_embeddings_prediction", "fig4b_embeddings_training", "fig4c_tf_embeddings",
+           "fig7_crf"]
+TARGETS = [f"results/figures/{f}.pdf" for f in FIGURES] + ["results/findings.tsv"]
+
+pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+
+
+def copy_checkout(target: Path) -> None:
+    """Tracked files and untracked ones git does not ignore (no results/, resources/)."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
+                             "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
+    for name in filter(None, listed.stdout.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+def snakemake(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(cwd / "src")}
+    return subprocess.run([sys.executable, "-m", "snakemake", "--configfile", CONFIG, *args],
+                          cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def planned(run: subprocess.CompletedProcess) -> tuple[dict[str, int], set[str]]:
+    """Rule -> job count of a dry run's job stats, and the models its jobs name."""
+    text = run.stdout + run.stderr
+    counts = {}
+    block = text.split("Job stats:", 1)[1] if "Job stats:" in text else ""
+    for line in block.splitlines()[3:]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts, set(re.findall(r"model=([A-Za-z0-9_-]+)", text))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    work = tmp_path_factory.mktemp("figures")
+    copy_checkout(work)
+    run = snakemake(work, "--cores", "2", *TARGETS)
+    assert run.returncode == 0, run.stderr[-4000:]
+    return work
+
+
+def test_every_figure_and_its_numbers(built):
+    for figure in FIGURES:
+        pdf = built / f"results/figures/{figure}.pdf"
+        assert pdf.read_bytes()[:5] == b"%PDF-"
+        numbers = pd.read_csv(built / f"results/figures/{figure}.tsv", sep="\t")
+        assert len(numbers) > 0
+    fig2 = pd.read_csv(built / "results/figures/fig2_jund.tsv", sep="\t")
+    scores = fig2[fig2["kind"] == "score"]
+    # Three JUND conditions in the tiny panel, three arms each, auPRC in [0, 1].
+    assert set(scores["arm"]) == {"MTL", "MTL-sampled", "STL"} and len(scores) == 9
+    assert scores["value"].between(0, 1).all()
+    settings = pd.read_csv(built / "results/figures/fig3a_features.tsv", sep="\t")
+    assert list(settings["feature_set"]) == ["Seq", "Seq+TF", "Seq+CT", "Seq+CT+TF"]
+    grid = pd.read_csv(built / "results/figures/fig4a_embeddings_prediction.tsv", sep="\t")
+    assert len(grid) == 4
+    training = pd.read_csv(built / "results/figures/fig4b_embeddings_training.tsv", sep="\t")
+    assert list(training["variant"]) == ["trained", "random TF", "random CT", "random both"]
+    tsne = pd.read_csv(built / "results/figures/fig4c_tf_embeddings.tsv", sep="\t")
+    assert set(tsne["tf"]) == {"JUND", "JUN", "JUNB", "FOXA1", "FOXA2", "CTCF", "CEBPB"}
+    crf = pd.read_csv(built / "results/figures/fig7_crf.tsv", sep="\t")
+    assert {"iou", "transitions", "threshold_curve"} <= set(crf["panel"])
+    findings = pd.read_csv(built / "results/findings.tsv", sep="\t")
+    assert len(findings) == 12 and set(findings["holds"]) <= {"yes", "no"}
+    assert {"mtl_jund", "sampled_jun_family", "features_ct", "crf"} <= set(findings["claim_id"])
+
+
+def test_a_rerun_does_nothing(built):
+    again = snakemake(built, "-n", *TARGETS)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_a_deleted_model_reruns_only_what_depends_on_it(built):
+    model = built / "results/models/stl_JUND_K562/model.pt"
+    saved = model.read_bytes()
+    model.unlink()
+    try:
+        # Snakemake reruns a missing file only when asked for it (`snakemake` with no target
+        # asks for every figure's models: figure_targets in common.smk).
+        counts, models = planned(snakemake(built, "-n", *TARGETS, str(model.relative_to(built))))
+    finally:
+        model.write_bytes(saved)
+    assert models == {"stl_JUND_K562"}
+    assert counts["train_model"] == 1 and counts["predict"] == 1
+    # Both panels with JUND.K562 redraw, and the findings; nothing else.
+    assert counts["figure_multitask"] == 2 and counts["findings"] == 1
+    assert not {"figure_features", "figure_crf", "dataset", "train_crf"} & set(counts)
+
+
+def test_one_figure_builds_only_what_it_needs(tmp_path):
+    copy_checkout(tmp_path)
+    run = snakemake(tmp_path, "-n", "results/figures/fig7_crf.pdf")
+    assert run.returncode == 0, run.stderr[-3000:]
+    counts, models = planned(run)
+    assert models == {"multitask"}
+    assert counts["train_model"] == 1 and counts["figure_crf"] == 1
+    assert not {"figure_multitask", "evaluate_probability", "predict_variant", "track",
+                "findings"} & set(counts)
