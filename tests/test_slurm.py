@@ -348,6 +348,17 @@ def output_digests(workdir: Path) -> dict[str, str]:
     return digests
 
 
+# The default multitask model's chain, from simulation to calls, metrics and a browser track:
+# every kind of job (CPU and GPU rules) without the many figure models, which would only make
+# the cluster run longer.
+SLURM_TARGETS = [
+    "results/metrics/multitask/test.summary.tsv",
+    "results/calls/multitask/test.crf.bed",
+    "results/calls/multitask/test.threshold.bed",
+    "results/tracks/multitask/JUND.K562.bigWig",
+]
+
+
 def test_tiny_pipeline_on_slurm_matches_local_run(cluster, job_tables, tmp_path):
     """The tiny configuration through `snakemake --profile slurm` equals a local run."""
     if not (ROOT / TINY_CONFIG).is_file():
@@ -368,7 +379,7 @@ def test_tiny_pipeline_on_slurm_matches_local_run(cluster, job_tables, tmp_path)
             (copy / "gpu-overlay.yaml").write_text(yaml.safe_dump(overlay))
         configs += ["gpu-overlay.yaml"]
 
-    snakemake(on_slurm, "--profile", "slurm", *configs, *FAST_POLLING)
+    snakemake(on_slurm, *SLURM_TARGETS, "--profile", "slurm", *configs, *FAST_POLLING)
     rows = check_routing(on_slurm, job_tables, f"{TINY_CONFIG} (snakemake --profile slurm)")
     if trains:
         gpu_rules = {rule for rule, partition, _ in rows if partition == GPU_PARTITION}
@@ -377,7 +388,7 @@ def test_tiny_pipeline_on_slurm_matches_local_run(cluster, job_tables, tmp_path)
             "training/prediction rules must declare resources gpu=<training.gpus>"
         )
 
-    snakemake(local, "--cores", "2", *configs)
+    snakemake(local, *SLURM_TARGETS, "--cores", "2", *configs)
     slurm_files, local_files = output_digests(on_slurm), output_digests(local)
     assert slurm_files, "the SLURM run made no outputs"
     assert sorted(slurm_files) == sorted(local_files)
