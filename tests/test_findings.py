@@ -68,3 +68,7 @@ def test_crf_claim(tmp_path):
                                                     transitions["transitions"]))
     numbers = plots.plot_binary_calls(iou, worse, curve, 0.2, tmp_path / "g.pdf")
     assert findings.crf_matches_threshold(numbers)["holds"] == "no"
+    # Half the threshold's IOU is not "comparable", however small both are.
+    halved = iou.assign(iou=np.where(iou["method"] == "crf", iou["iou"] / 2, iou["iou"]))
+    numbers = plots.plot_binary_calls(halved, transitions, curve, 0.2, tmp_path / "h.pdf")
+    assert findings.crf_matches_threshold(numbers)["holds"] == "no"
