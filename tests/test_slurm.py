@@ -349,44 +349,62 @@ def output_digests(workdir: Path) -> dict[str, str]:
 
 
 # The default multitask model's chain, from simulation to calls, metrics and a browser track:
-# every kind of job (CPU and GPU rules) without the many figure models, which would only make
-# the cluster run longer.
+# every kind of job (CPU and GPU rules) without the figure models, which would only make the
+# cluster run longer.
 SLURM_TARGETS = [
     "results/metrics/multitask/test.summary.tsv",
     "results/calls/multitask/test.crf.bed",
     "results/calls/multitask/test.threshold.bed",
     "results/tracks/multitask/JUND.K562.bigWig",
 ]
+# A panel of the tiny configuration small enough that the cluster runs ~40 jobs rather than
+# ~90 (every kind of job is still there): a TF in two cell types and a second TF of its family.
+SLURM_CONDITIONS = {("JUND", "K562"), ("JUND", "HepG2"), ("JUN", "K562")}
+
+
+def write_slurm_config(checkout: Path) -> str:
+    """Write the tiny configuration cut to SLURM_CONDITIONS into ``checkout``; return its path.
+
+    Training uses device auto with one GPU: the training and prediction rules request a GPU
+    (the fake one of the test cluster) and fall back to the CPU inside the job, as the local
+    run does, so that the outputs stay comparable.
+    """
+    config = yaml.safe_load((ROOT / TINY_CONFIG).read_text())
+    conditions = (ROOT / config["conditions"]).read_text().splitlines()
+    kept = [conditions[0]] + [
+        line for line in conditions[1:] if tuple(line.split("\t")[:2]) in SLURM_CONDITIONS
+    ]
+    assert len(kept) == len(SLURM_CONDITIONS) + 1, f"{TINY_CONFIG} lacks {SLURM_CONDITIONS}"
+    cells = {cell for _, cell in SLURM_CONDITIONS}
+    features = (ROOT / config["cell_features"]).read_text().splitlines()
+    features = [features[0]] + [line for line in features[1:] if line.split("\t")[0] in cells]
+    (checkout / "slurm-conditions.tsv").write_text("\n".join(kept) + "\n")
+    (checkout / "slurm-cell-features.tsv").write_text("\n".join(features) + "\n")
+    config["conditions"] = "slurm-conditions.tsv"
+    config["cell_features"] = "slurm-cell-features.tsv"
+    config["motifs"] = {tf: config["motifs"][tf] for tf, _ in SLURM_CONDITIONS}
+    config.pop("experiments", None)
+    config["training"].update(device="auto", gpus=1)
+    (checkout / "slurm-config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return "slurm-config.yaml"
 
 
 def test_tiny_pipeline_on_slurm_matches_local_run(cluster, job_tables, tmp_path):
-    """The tiny configuration through `snakemake --profile slurm` equals a local run."""
+    """A tiny configuration through `snakemake --profile slurm` equals a local run."""
     if not (ROOT / TINY_CONFIG).is_file():
         cannot_run(f"{TINY_CONFIG} is missing: no tiny configuration to run")
     on_slurm = copy_repository(tmp_path / "slurm-run")
     local = copy_repository(tmp_path / "local-run")
-    configs = ["--configfile", TINY_CONFIG]
-    # The Snakefile's own configfile (config/config.yaml) is read first, then TINY_CONFIG.
-    trains = any(
-        (yaml.safe_load((ROOT / path).read_text()) or {}).get("training")
-        for path in ("config/config.yaml", TINY_CONFIG)
-    )
-    if trains:
-        # device auto: the training and prediction rules request a GPU (the fake one here) and
-        # fall back to the CPU inside the job, as the local run does; outputs stay comparable.
-        overlay = {"training": {"device": "auto", "gpus": 1}}
-        for copy in (on_slurm, local):
-            (copy / "gpu-overlay.yaml").write_text(yaml.safe_dump(overlay))
-        configs += ["gpu-overlay.yaml"]
+    configs = ["--configfile", write_slurm_config(on_slurm)]
+    write_slurm_config(local)
 
     snakemake(on_slurm, *SLURM_TARGETS, "--profile", "slurm", *configs, *FAST_POLLING)
-    rows = check_routing(on_slurm, job_tables, f"{TINY_CONFIG} (snakemake --profile slurm)")
-    if trains:
-        gpu_rules = {rule for rule, partition, _ in rows if partition == GPU_PARTITION}
-        assert gpu_rules, (
-            "the configuration trains with device auto but no job requested a GPU: "
-            "training/prediction rules must declare resources gpu=<training.gpus>"
-        )
+    rows = check_routing(on_slurm, job_tables, f"{TINY_CONFIG}, 3 conditions (--profile slurm)")
+    gpu_rules = {rule for rule, partition, _ in rows if partition == GPU_PARTITION}
+    assert gpu_rules, (
+        "the configuration trains with device auto but no job requested a GPU: "
+        "training/prediction rules must declare resources gpu=<training.gpus>"
+    )
 
     snakemake(local, *SLURM_TARGETS, "--cores", "2", *configs)
     slurm_files, local_files = output_digests(on_slurm), output_digests(local)
