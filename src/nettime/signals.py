@@ -31,6 +31,7 @@ from nettime.genome import DataError, unknown_chromosome_message
 from nettime.peaks import overlaps, read_narrowpeak, union_intervals
 
 READ_BLOCK = 1 << 24  # bases per bigWig read: 16 Mb, 64 MB of float32
+WRITE_RUNS = 1 << 20  # runs held before a write: 16 MB
 INPEAK_FORMAT = "runs"  # the ``format`` attribute of write_inpeak files, a param of the rule
 
 
@@ -113,7 +114,8 @@ def write_inpeak(bigwig: str | os.PathLike[str], peaks: str | os.PathLike[str],
     A few genome-wide datasets rather than a few per chromosome (dataset creation is a fixed
     cost per track), uncompressed (compression cost more time than the rest of the writing and
     reading; runs are already about 10 times smaller than the values of every base). Memory
-    holds one read block and one chromosome's runs.
+    holds one read block and the runs of the chromosomes read since the last write (written
+    once there are ``WRITE_RUNS``).
 
     Raises
     ------
@@ -127,26 +129,29 @@ def write_inpeak(bigwig: str | os.PathLike[str], peaks: str | os.PathLike[str],
     frame = read_narrowpeak(peaks, chrom_sizes)
     bw = open_bigwig(bigwig)
     try:
-        groups = dict(tuple(frame.groupby("chrom", sort=False)))
-        chroms = [c for c in chrom_sizes if c in groups]
+        # Peaks grouped by chromosome (numpy rather than a pandas groupby: a fixed cost per track).
+        code, names = pd.factorize(frame["chrom"])
+        order = np.argsort(code, kind="stable")
+        bounds = np.searchsorted(code[order], np.arange(len(names) + 1))
+        rows = {str(c): order[bounds[i]:bounds[i + 1]] for i, c in enumerate(names)}
+        chroms = [c for c in chrom_sizes if c in rows]
         check_bigwig_chromosomes(bigwig, bw.chroms(), {c: chrom_sizes[c] for c in chroms})
+        peak_start, peak_end = frame["start"].to_numpy(np.int64), frame["end"].to_numpy(np.int64)
         with h5py.File(out, "w") as h5:
             h5.attrs["format"] = INPEAK_FORMAT
             h5.attrs["bigwig"] = os.fspath(bigwig)
             h5.attrs["bigwig_md5"] = md5sum(bigwig)
             h5.attrs["peaks"] = os.fspath(peaks)
             h5.attrs["peaks_md5"] = md5sum(peaks)
-            columns = {name: h5.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype,
-                                               chunks=(1 << 16,))
+            columns = [h5.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype,
+                                         chunks=(1 << 16,))
                        for name, dtype in (("start", np.int64), ("length", np.int32),
-                                           ("value", np.float32))}
-            firsts = [0]
+                                           ("value", np.float32))]
+            firsts, total = [0], 0
+            pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
             for chrom in tqdm(chroms, desc=f"in-peak {os.path.basename(bigwig)}",
                               disable=not progress):
-                group = groups[chrom]
-                start, end = union_intervals(group["start"].to_numpy(np.int64),
-                                             group["end"].to_numpy(np.int64))
-                runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+                start, end = union_intervals(peak_start[rows[chrom]], peak_end[rows[chrom]])
                 # One large read per block of the chromosome that holds peak bases.
                 for lo in range(int(start[0]) // block * block, int(end[-1]), block):
                     i0 = int(np.searchsorted(end, lo, side="right"))
@@ -154,18 +159,29 @@ def write_inpeak(bigwig: str | os.PathLike[str], peaks: str | os.PathLike[str],
                     if i1 == i0:
                         continue
                     a, b = max(int(start[i0]), lo), min(int(end[i1 - 1]), lo + block)
-                    runs.append(inpeak_runs(bw.values(chrom, a, b, numpy=True),
-                                            start[i0:i1], end[i0:i1], a))
-                done = firsts[-1]
-                firsts.append(done + sum(len(r[0]) for r in runs))
-                for column, parts in zip(columns.values(), zip(*runs, strict=True),
-                                         strict=True):
-                    column.resize((firsts[-1],))
-                    column[done:] = np.concatenate(parts)
+                    pending.append(inpeak_runs(bw.values(chrom, a, b, numpy=True),
+                                               start[i0:i1], end[i0:i1], a))
+                    total += len(pending[-1][0])
+                firsts.append(total)
+                if total - columns[0].shape[0] >= WRITE_RUNS:
+                    _append(columns, pending)
+            _append(columns, pending)
             h5["chroms"] = np.array(chroms, dtype="S")
             h5["first"] = np.asarray(firsts, dtype=np.int64)
     finally:
         bw.close()
+
+
+def _append(columns: list[h5py.Dataset], pending: list[tuple[np.ndarray, ...]]) -> None:
+    """Append runs to the columns (few large writes: each costs a fixed time), emptying
+    ``pending``."""
+    if pending:
+        for column, parts in zip(columns, zip(*pending, strict=True), strict=True):
+            done = column.shape[0]
+            values = np.concatenate(parts)
+            column.resize((done + len(values),))
+            column[done:] = values
+    pending.clear()
 
 
 class InPeakSignal:
