@@ -144,7 +144,7 @@ def write_inpeak(bigwig: str | os.PathLike[str], peaks: str | os.PathLike[str],
             h5.attrs["peaks"] = os.fspath(peaks)
             h5.attrs["peaks_md5"] = md5sum(peaks)
             columns = [h5.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype,
-                                         chunks=(1 << 16,))
+                                         chunks=(1 << 14,))
                        for name, dtype in (("start", np.int64), ("length", np.int32),
                                            ("value", np.float32))]
             firsts, total = [0], 0
