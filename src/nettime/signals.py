@@ -113,7 +113,8 @@ def write_inpeak(bigwig: str | os.PathLike[str], peaks: str | os.PathLike[str],
     attributes naming the sources and their md5 (``format`` is ``"runs"``). NaN reads as 0.
     A few genome-wide datasets rather than a few per chromosome (dataset creation is a fixed
     cost per track), uncompressed (compression cost more time than the rest of the writing and
-    reading; runs are already about 10 times smaller than the values of every base). Memory
+    reading; a run takes 16 bytes where every base took 4, so runs longer than 4 bases already
+    save space). Memory
     holds one read block and the runs of the chromosomes read since the last write (written
     once there are ``WRITE_RUNS``).
 
