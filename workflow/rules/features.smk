@@ -18,6 +18,10 @@ rule inpeak_signal:
     resources:
         mem_mb=3000,
         runtime=60,
+    params:
+        # nettime.signals.INPEAK_FORMAT (not imported: h5py and pyBigWig would slow every
+        # parse); a new intermediate format reruns the rule, params being a rerun trigger.
+        file_format="runs",
     script:
         "../scripts/inpeak_signal.py"
 
