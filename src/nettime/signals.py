@@ -250,6 +250,7 @@ class InPeakSignal:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+
 def chromosome_blocks(examples: pd.DataFrame, block: int) -> Iterator[tuple[str, int, int]]:
     """(chrom, first row, stop row) of consecutive same-chromosome example blocks.
 
