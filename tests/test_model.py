@@ -53,13 +53,14 @@ def test_embeddings_set_the_initial_state_so_conditions_differ():
     assert torch.equal(h0[0, 0], expected) and torch.equal(h0[1, 0], expected)
 
 
-def test_fused_gru_matches_torch_gru_values_and_gradients():
+@pytest.mark.parametrize("chunk", [1, 4, 100])
+def test_fused_gru_matches_torch_gru_values_and_gradients(chunk):
     torch.manual_seed(0)
     gru = torch.nn.GRU(6, 5, batch_first=True, bidirectional=True).double()
     x = torch.randn(3, 9, 6, dtype=torch.double, requires_grad=True)
     h0 = torch.randn(2, 3, 5, dtype=torch.double, requires_grad=True)
     reference = gru(x, h0)[0]
-    fused = bigru(gru, x, h0)
+    fused = bigru(gru, x, h0, chunk=chunk)
     torch.testing.assert_close(fused, reference)
     weights = torch.randn_like(reference)
     inputs = [x, h0, *gru.parameters()]
@@ -68,7 +69,7 @@ def test_fused_gru_matches_torch_gru_values_and_gradients():
     for a, b in zip(got, expected, strict=True):
         torch.testing.assert_close(a, b)
     with torch.no_grad():
-        torch.testing.assert_close(bigru(gru, x, h0), reference.detach())
+        torch.testing.assert_close(bigru(gru, x, h0, chunk=chunk), reference.detach())
 
 
 def test_fixed_random_embeddings_are_buffers_not_parameters():

@@ -33,7 +33,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from nettime._gru import bigru
+from nettime._gru import bigru_channels
 
 #: Named embedding modes -> (TF source, cell-type source); each source trained|random|none.
 EMBEDDING_MODES: dict[str, tuple[str, str]] = {
@@ -154,13 +154,12 @@ class BasicBlock(nn.Module):
         out = self.bn1(self.conv1(x)).relu_()
         out = self.bn2(self.conv2(out))
         out = _dropout(out.add_(x).relu_(), self.dropout_cnn)
-        seq = out.transpose(1, 2)  # (B, L, 2H)
         # cuDNN's GRU is fastest on CUDA; on CPU the fused recurrence avoids per-step autograd.
-        if seq.is_cuda or not self.fused_gru:
-            hid = self.gru(seq, h0)[0]
+        if out.is_cuda or not self.fused_gru:
+            hid = self.gru(out.transpose(1, 2), h0)[0].transpose(1, 2)
         else:
-            hid = bigru(self.gru, seq, h0)
-        out = torch.tanh(self.bn_gru(hid.transpose(1, 2)))
+            hid = bigru_channels(self.gru, out, h0)  # (B, 2H, L)
+        out = torch.tanh(self.bn_gru(hid))
         return _dropout(out, self.dropout_gru)
 
 
