@@ -175,30 +175,33 @@ class BasicBlock(nn.Module):
 class _Recipe:
     """How to rebuild an activation from tensors that are kept anyway (or from other recipes).
 
-    The value is computed at most once per unpacking node chain and cached while any saved
-    reference to this recipe is alive; sources are dropped once the value exists.
+    ``uses`` counts the saved references and the recipes that will ask for the value; a value
+    unpacked for a saved reference is cached until the last of them has had it, then dropped.
+    (Should a value be asked for again, e.g. with ``retain_graph``, it is recomputed.)
     """
 
-    __slots__ = ("fn", "sources", "value", "stride")
+    __slots__ = ("fn", "sources", "value", "stride", "uses")
 
     def __init__(self, fn: Any, sources: tuple[Any, ...], stride: tuple[int, ...]):
-        self.fn, self.sources, self.value, self.stride = fn, sources, None, stride
+        self.fn, self.sources, self.value, self.stride, self.uses = fn, sources, None, stride, 0
+        for source in sources:
+            if isinstance(source, _Recipe):
+                source.uses += 1
 
-    def compute(self) -> torch.Tensor:
-        if self.value is not None:
-            return self.value
-        with torch.no_grad():
-            # Nested recipes are evaluated without caching: only saved references keep values.
-            args = [s.compute() if isinstance(s, _Recipe) else s for s in self.sources]
-            return self.fn(*args)
-
-    def get(self) -> torch.Tensor:
-        if self.value is None:
-            self.value = self.compute()
-            if self.value.stride() != self.stride:
+    def get(self, keep: bool = True) -> torch.Tensor:
+        """The value; with ``keep`` it stays cached while further uses are expected."""
+        value = self.value
+        if value is None:
+            with torch.no_grad():
+                # A source's value is not kept for its own later uses: those may come much
+                # later in the backward pass, and rebuilding is cheaper than holding it.
+                value = self.fn(*(s.get(keep=False) if isinstance(s, _Recipe) else s
+                                  for s in self.sources))
+            if value.stride() != self.stride:
                 raise RuntimeError("a recomputed activation has a different memory layout")
-            self.sources = ()
-        return self.value
+        self.uses -= 1
+        self.value = value if keep and self.uses > 0 else None
+        return value
 
 
 class _View:
@@ -260,6 +263,7 @@ class _Recompute:
         if found is None:
             return tensor
         marked, recipe = found
+        recipe.uses += 1
         if tensor.shape == marked.shape and tensor.stride() == marked.stride() and \
                 tensor.storage_offset() == marked.storage_offset():
             return recipe
