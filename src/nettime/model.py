@@ -169,7 +169,9 @@ class BasicBlock(nn.Module):
         else:
             hid = bigru_channels(self.gru, out, h0)
         out = _mark(rec, self.bn_gru(hid), _bn_then(self.bn_gru, torch.tanh_), hid).tanh_()
-        return _dropout(out, self.dropout_gru, rec)
+        # The block's output is kept, not rebuilt: it feeds the next block's convolution and
+        # residual add, and rebuilding it would chain recomputations across blocks.
+        return _dropout(out, self.dropout_gru, rec, rebuild=False)
 
 
 class _Recipe:
@@ -302,7 +304,8 @@ def _bn_add_relu(bn: nn.BatchNorm1d) -> Any:
     return lambda x, residual: _batch_norm(bn, x).add_(residual).relu_()
 
 
-def _dropout(x: torch.Tensor, layer: nn.Dropout, rec: _Recompute | None = None) -> torch.Tensor:
+def _dropout(x: torch.Tensor, layer: nn.Dropout, rec: _Recompute | None = None,
+             rebuild: bool = True) -> torch.Tensor:
     # Dropout(0.0) is the identity; skipping it saves a mask and a copy per call.
     if layer.p == 0 or not layer.training:
         return x
@@ -314,7 +317,7 @@ def _dropout(x: torch.Tensor, layer: nn.Dropout, rec: _Recompute | None = None) 
     noise = torch.empty_like(x).bernoulli_(scale)
     keep = noise.bool()
     noise = _mark(rec, noise.div_(scale), lambda k: k.to(x.dtype).div_(scale), keep)
-    return _mark(rec, x * noise, torch.mul, x, noise)
+    return _mark(rec if rebuild else None, x * noise, torch.mul, x, noise)
 
 
 class NetTIME(nn.Module):
@@ -390,7 +393,8 @@ class NetTIME(nn.Module):
                                and torch.is_grad_enabled() and x.device.type == "cpu") else None
         with rec.hooks() if rec is not None else contextlib.nullcontext():
             fc = self.input_fc(x).transpose(1, 2)  # (B, 2H, L)
-            out = _mark(rec, self.input_bn(fc), _bn_then(self.input_bn, torch.relu_), fc).relu_()
+            # Kept like the blocks' outputs (an input to a convolution and a residual add).
+            out = self.input_bn(fc).relu_()
             for block in self.blocks:
                 out = block(out, h0, rec)
             # The decoder's Linear layers act on channels-first (B, C, L) activations as
