@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 #: Time steps per block; the transient memory of the recurrence is proportional to it.
-CHUNK = 100
+CHUNK = 50
 
 
 def _input_steps(x: torch.Tensor, t0: int, t1: int) -> torch.Tensor:
