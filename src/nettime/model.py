@@ -313,10 +313,10 @@ def _dropout(x: torch.Tensor, layer: nn.Dropout, rec: _Recompute | None = None,
         return layer(x)
     # The arithmetic and random draws of F.dropout on CPU (noise = bernoulli(1 - p) / (1 - p),
     # x * noise), with the noise kept as a boolean mask.
-    scale = 1 - layer.p
+    scale, dtype = 1 - layer.p, x.dtype  # (the recipe must not hold on to x itself)
     noise = torch.empty_like(x).bernoulli_(scale)
     keep = noise.bool()
-    noise = _mark(rec, noise.div_(scale), lambda k: k.to(x.dtype).div_(scale), keep)
+    noise = _mark(rec, noise.div_(scale), lambda k: k.to(dtype).div_(scale), keep)
     return _mark(rec if rebuild else None, x * noise, torch.mul, x, noise)
 
 
