@@ -1,8 +1,11 @@
 """The NetTIME network: sizes, shapes, variants, the fused GRU and vocabulary growth."""
 
+import copy
+
 import pytest
 import torch
 
+import nettime.model
 from nettime._gru import bigru
 from nettime.model import (
     EMBEDDING_MODES,
@@ -16,6 +19,7 @@ from nettime.model import (
     randomize_embeddings,
     save_model,
 )
+from nettime.training import sequence_loss
 
 
 def test_paper_sizes_have_the_original_parameter_count():
@@ -53,13 +57,14 @@ def test_embeddings_set_the_initial_state_so_conditions_differ():
     assert torch.equal(h0[0, 0], expected) and torch.equal(h0[1, 0], expected)
 
 
-def test_fused_gru_matches_torch_gru_values_and_gradients():
+@pytest.mark.parametrize("chunk", [1, 4, 100])
+def test_fused_gru_matches_torch_gru_values_and_gradients(chunk):
     torch.manual_seed(0)
     gru = torch.nn.GRU(6, 5, batch_first=True, bidirectional=True).double()
     x = torch.randn(3, 9, 6, dtype=torch.double, requires_grad=True)
     h0 = torch.randn(2, 3, 5, dtype=torch.double, requires_grad=True)
     reference = gru(x, h0)[0]
-    fused = bigru(gru, x, h0)
+    fused = bigru(gru, x, h0, chunk=chunk)
     torch.testing.assert_close(fused, reference)
     weights = torch.randn_like(reference)
     inputs = [x, h0, *gru.parameters()]
@@ -68,7 +73,54 @@ def test_fused_gru_matches_torch_gru_values_and_gradients():
     for a, b in zip(got, expected, strict=True):
         torch.testing.assert_close(a, b)
     with torch.no_grad():
-        torch.testing.assert_close(bigru(gru, x, h0), reference.detach())
+        torch.testing.assert_close(bigru(gru, x, h0, chunk=chunk), reference.detach())
+
+
+def test_recomputed_activations_train_exactly_like_the_plain_graph(monkeypatch):
+    """Outputs, gradients, weights and BatchNorm running statistics (updated once per step)
+    of the memory-saving path equal those of the plain autograd graph, with dropout on."""
+    recipes = []
+    pack = nettime.model._Recompute.pack
+
+    def counting_pack(self, tensor):
+        packed = pack(self, tensor)
+        recipes.append(not isinstance(packed, torch.Tensor))
+        return packed
+
+    monkeypatch.setattr(nettime.model._Recompute, "pack", counting_pack)
+    config = ModelConfig(n_features=6, embedding_dim=4, tf_table_size=5, cell_table_size=3,
+                         dropout=0.3)
+    lean = build_model(config, seed=0).double()
+    plain = copy.deepcopy(lean)
+    plain.recompute_activations = False
+    optimizers = [torch.optim.Adam(m.parameters(), lr=1e-2) for m in (lean, plain)]
+    generator = torch.Generator().manual_seed(1)
+    for step in range(3):
+        x = torch.randn(4, 23, 6, dtype=torch.double, generator=generator)
+        y = (torch.rand(4, 23, generator=generator) < 0.3).long()
+        tf, cell = torch.tensor([0, 4, 2, 0]), torch.tensor([1, 2, 0, 1])
+        results = []
+        for model, optimizer in zip((lean, plain), optimizers, strict=True):
+            torch.manual_seed(10 + step)  # the same dropout masks for both
+            logits = model(x, tf, cell)
+            optimizer.zero_grad()
+            sequence_loss(logits, y).backward()
+            results.append((logits.detach(), [p.grad.clone() for p in model.parameters()]))
+            optimizer.step()
+        torch.testing.assert_close(results[0][0], results[1][0], rtol=1e-12, atol=1e-12)
+        for a, b in zip(results[0][1], results[1][1], strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    assert sum(recipes) >= 15  # BN/ReLU/Tanh/dropout results were rebuilt, not kept
+    state, reference = lean.state_dict(), plain.state_dict()
+    assert int(state["blocks.0.bn1.num_batches_tracked"]) == 3
+    for name, value in reference.items():
+        torch.testing.assert_close(state[name], value, rtol=1e-12, atol=1e-12, msg=name)
+    # Evaluation and gradient-free calls never take the recomputing path.
+    recipes.clear()
+    with torch.no_grad():
+        lean(x, tf, cell)
+    lean.eval()(x, tf, cell).sum().backward()
+    assert not any(recipes)
 
 
 def test_fixed_random_embeddings_are_buffers_not_parameters():

@@ -24,16 +24,18 @@ Trained vectors can also be replaced by random ones at prediction time only (Fig
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import pickle
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
-from nettime._gru import bigru
+from nettime._gru import bigru_channels
 
 #: Named embedding modes -> (TF source, cell-type source); each source trained|random|none.
 EMBEDDING_MODES: dict[str, tuple[str, str]] = {
@@ -147,26 +149,175 @@ class BasicBlock(nn.Module):
         self.dropout_gru = nn.Dropout(dropout)
         self.fused_gru = True
 
-    def forward(self, x: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
-        """``x`` (B, 2H, L); ``h0`` (2, B, H) -> (B, 2H, L)."""
+    def forward(self, x: torch.Tensor, h0: torch.Tensor,
+                rec: _Recompute | None = None) -> torch.Tensor:
+        """``x`` (B, 2H, L); ``h0`` (2, B, H) -> (B, 2H, L).
+
+        With ``rec`` (training on CPU), the BatchNorm / ReLU / Tanh / Dropout results are
+        rebuilt in the backward pass from the convolution and GRU outputs instead of being kept.
+        """
         # In-place ReLU / residual add act on BatchNorm outputs, which BatchNorm's backward does
         # not need: the same arithmetic with fewer live activations.
-        out = self.bn1(self.conv1(x)).relu_()
-        out = self.bn2(self.conv2(out))
-        out = _dropout(out.add_(x).relu_(), self.dropout_cnn)
-        seq = out.transpose(1, 2)  # (B, L, 2H)
+        c1 = self.conv1(x)
+        out = _mark(rec, self.bn1(c1), _bn_then(self.bn1, torch.relu_), c1).relu_()
+        c2 = self.conv2(out)
+        out = _mark(rec, self.bn2(c2), _bn_add_relu(self.bn2), c2, x).add_(x).relu_()
+        out = _dropout(out, self.dropout_cnn, rec)
         # cuDNN's GRU is fastest on CUDA; on CPU the fused recurrence avoids per-step autograd.
-        if seq.is_cuda or not self.fused_gru:
-            hid = self.gru(seq, h0)[0]
+        if out.is_cuda or not self.fused_gru:
+            hid = self.gru(out.transpose(1, 2), h0)[0].transpose(1, 2)
         else:
-            hid = bigru(self.gru, seq, h0)
-        out = torch.tanh(self.bn_gru(hid.transpose(1, 2)))
-        return _dropout(out, self.dropout_gru)
+            hid = bigru_channels(self.gru, out, h0)
+        out = _mark(rec, self.bn_gru(hid), _bn_then(self.bn_gru, torch.tanh_), hid).tanh_()
+        # The block's output is kept, not rebuilt: it feeds the next block's convolution and
+        # residual add, and rebuilding it would chain recomputations across blocks.
+        return _dropout(out, self.dropout_gru, rec, rebuild=False)
 
 
-def _dropout(x: torch.Tensor, layer: nn.Dropout) -> torch.Tensor:
+class _Recipe:
+    """How to rebuild an activation from tensors that are kept anyway (or from other recipes).
+
+    ``uses`` counts the saved references and the recipes that will ask for the value; a value
+    unpacked for a saved reference is cached until the last of them has had it, then dropped.
+    (Should a value be asked for again, e.g. with ``retain_graph``, it is recomputed.)
+    """
+
+    __slots__ = ("fn", "sources", "value", "stride", "uses")
+
+    def __init__(self, fn: Any, sources: tuple[Any, ...], stride: tuple[int, ...]):
+        self.fn, self.sources, self.value, self.stride, self.uses = fn, sources, None, stride, 0
+        for source in sources:
+            if isinstance(source, _Recipe):
+                source.uses += 1
+
+    def get(self, keep: bool = True) -> torch.Tensor:
+        """The value; with ``keep`` it stays cached while further uses are expected."""
+        value = self.value
+        if value is None:
+            with torch.no_grad():
+                # A source's value is not kept for its own later uses: those may come much
+                # later in the backward pass, and rebuilding is cheaper than holding it.
+                value = self.fn(*(s.get(keep=False) if isinstance(s, _Recipe) else s
+                                  for s in self.sources))
+            if value.stride() != self.stride:
+                raise RuntimeError("a recomputed activation has a different memory layout")
+        self.uses -= 1
+        self.value = value if keep and self.uses > 0 else None
+        return value
+
+
+class _View:
+    """A saved view (shape, strides, offset) of a recomputed activation."""
+
+    __slots__ = ("recipe", "size", "stride", "offset")
+
+    def __init__(self, recipe: _Recipe, size: Any, stride: Any, offset: int):
+        self.recipe, self.size, self.stride, self.offset = recipe, size, stride, offset
+
+    def get(self) -> torch.Tensor:
+        base = self.recipe.get()
+        return base.as_strided(self.size, self.stride, base.storage_offset() + self.offset)
+
+
+class _Recompute:
+    """Saved-tensor hooks that keep recipes instead of selected (marked) activations.
+
+    Elementwise results (BatchNorm + ReLU / Tanh, residual add, dropout) are cheap to rebuild
+    from the convolution and GRU outputs that their own backward passes keep anyway; storing a
+    recipe instead of each such tensor roughly halves the activations held for the backward
+    pass. A packed tensor is matched to a marked one by storage, checked through a weak
+    reference to the marked tensor (so a reused address never matches a dead tensor); views of
+    a marked tensor are rebuilt as views of its recomputed value. BatchNorm is rebuilt from the
+    batch statistics with no running statistics, so those are updated once per step, in the
+    forward pass; dropout masks are kept as booleans and rebuilt bit-exactly.
+    """
+
+    def __init__(self) -> None:
+        self._marked: dict[int, tuple[weakref.ref, _Recipe]] = {}
+
+    def mark(self, tensor: torch.Tensor, fn: Any, *sources: torch.Tensor) -> torch.Tensor:
+        recipe = _Recipe(fn, tuple(self._source(s) for s in sources), tensor.stride())
+        self._marked[tensor.untyped_storage().data_ptr()] = (weakref.ref(tensor), recipe)
+        return tensor
+
+    def _lookup(self, tensor: torch.Tensor) -> tuple[torch.Tensor, _Recipe] | None:
+        entry = self._marked.get(tensor.untyped_storage().data_ptr())
+        if entry is None:
+            return None
+        marked = entry[0]()
+        if marked is None or marked.untyped_storage().data_ptr() != \
+                tensor.untyped_storage().data_ptr():
+            return None
+        return marked, entry[1]
+
+    def _source(self, tensor: torch.Tensor) -> torch.Tensor | _Recipe:
+        found = self._lookup(tensor)
+        if found is None:
+            return tensor
+        marked, recipe = found
+        if tensor.shape != marked.shape or tensor.stride() != marked.stride() or \
+                tensor.storage_offset() != marked.storage_offset():
+            raise RuntimeError("a recipe source must be the marked tensor itself")
+        return recipe
+
+    def pack(self, tensor: torch.Tensor) -> Any:
+        found = self._lookup(tensor)
+        if found is None:
+            return tensor
+        marked, recipe = found
+        recipe.uses += 1
+        if tensor.shape == marked.shape and tensor.stride() == marked.stride() and \
+                tensor.storage_offset() == marked.storage_offset():
+            return recipe
+        return _View(recipe, tensor.size(), tensor.stride(),
+                     tensor.storage_offset() - marked.storage_offset())
+
+    @staticmethod
+    def unpack(packed: Any) -> torch.Tensor:
+        return packed.get() if isinstance(packed, _Recipe | _View) else packed
+
+    @contextlib.contextmanager
+    def hooks(self) -> Iterator[None]:
+        try:
+            with torch.autograd.graph.saved_tensors_hooks(self.pack, self.unpack):
+                yield
+        finally:
+            # The recipes now live only in the graph; nothing here may keep their values alive.
+            self._marked.clear()
+
+
+def _mark(rec: _Recompute | None, tensor: torch.Tensor, fn: Any,
+          *sources: torch.Tensor) -> torch.Tensor:
+    return tensor if rec is None else rec.mark(tensor, fn, *sources)
+
+
+def _batch_norm(bn: nn.BatchNorm1d, x: torch.Tensor) -> torch.Tensor:
+    """``bn`` in training mode on ``x`` with batch statistics, running statistics untouched."""
+    return nn.functional.batch_norm(x, None, None, bn.weight, bn.bias, True, 0.0, bn.eps)
+
+
+def _bn_then(bn: nn.BatchNorm1d, act: Any) -> Any:
+    return lambda x: act(_batch_norm(bn, x))
+
+
+def _bn_add_relu(bn: nn.BatchNorm1d) -> Any:
+    return lambda x, residual: _batch_norm(bn, x).add_(residual).relu_()
+
+
+def _dropout(x: torch.Tensor, layer: nn.Dropout, rec: _Recompute | None = None,
+             rebuild: bool = True) -> torch.Tensor:
     # Dropout(0.0) is the identity; skipping it saves a mask and a copy per call.
-    return layer(x) if layer.p > 0 else x
+    if layer.p == 0 or not layer.training:
+        return x
+    if rec is None:
+        return layer(x)
+    # The arithmetic and random draws of F.dropout on CPU (noise = bernoulli(1 - p) / (1 - p),
+    # x * noise), with the noise kept as a boolean mask.
+    scale, dtype = 1 - layer.p, x.dtype  # (the recipe must not hold on to x itself)
+    noise = torch.empty_like(x).bernoulli_(scale)
+    keep = noise.bool()
+    noise = _mark(rec, noise.div_(scale), lambda k: k.to(dtype).div_(scale), keep)
+    return _mark(rec if rebuild else None, x * noise, torch.mul, x, noise)
 
 
 class NetTIME(nn.Module):
@@ -200,6 +351,9 @@ class NetTIME(nn.Module):
                              persistent=True)
         self.register_buffer("cell_random", _random_table(cell_source, config.cell_table_size, d),
                              persistent=True)
+        #: Rebuild elementwise activations in the backward pass (CPU training) instead of
+        #: keeping them; False gives the plain autograd graph (same results).
+        self.recompute_activations = True
 
     def initial_state(self, tf: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
         """GRU initial state (2, B, H) from TF and cell indices (B,) int64."""
@@ -233,20 +387,30 @@ class NetTIME(nn.Module):
             float32 (B, L, 2) logits (unbound, bound).
         """
         h0 = self.initial_state(tf, cell)
-        out = self.input_fc(x).transpose(1, 2)  # (B, 2H, L)
-        out = self.input_bn(out).relu_()
-        for block in self.blocks:
-            out = block(out, h0)
-        # The decoder's Linear layers act on channels-first (B, C, L) activations as matmuls,
-        # with no transposed copies.
-        out = _linear_channels(self.dec_fc1, out)  # (B, H, L)
-        out = _dropout(self.dec_bn(out).relu_(), self.dec_dropout)
-        return _linear_channels(self.dec_fc2, out).transpose(1, 2)
+        # Training on CPU keeps fewer activations for the backward pass (see _Recompute); on
+        # CUDA memory is not the constraint and the plain autograd graph is used.
+        rec = _Recompute() if (self.recompute_activations and self.training
+                               and torch.is_grad_enabled() and x.device.type == "cpu") else None
+        with rec.hooks() if rec is not None else contextlib.nullcontext():
+            fc = self.input_fc(x).transpose(1, 2)  # (B, 2H, L)
+            # Kept like the blocks' outputs (an input to a convolution and a residual add).
+            out = self.input_bn(fc).relu_()
+            for block in self.blocks:
+                out = block(out, h0, rec)
+            # The decoder's Linear layers act on channels-first (B, C, L) activations as
+            # matmuls, with no transposed copies.
+            dec = _linear_channels(self.dec_fc1, out)  # (B, H, L)
+            out = _mark(rec, self.dec_bn(dec), _bn_then(self.dec_bn, torch.relu_), dec).relu_()
+            out = _dropout(out, self.dec_dropout, rec)
+            return _linear_channels(self.dec_fc2, out).transpose(1, 2)
 
 
 def _linear_channels(layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:
     """``layer`` applied along the channels of (B, C_in, L) -> (B, C_out, L)."""
-    return torch.matmul(layer.weight, x).add_(layer.bias[:, None])
+    # bmm with the weight broadcast over the batch keeps ``x`` itself for the backward pass;
+    # torch.matmul would fold (B, C_in, L) into a transposed copy and keep that.
+    weight = layer.weight.expand(x.shape[0], -1, -1)
+    return torch.bmm(weight, x).add_(layer.bias[:, None])
 
 
 def _make_table(source: str, rows: int, dim: int) -> nn.Embedding | None:
