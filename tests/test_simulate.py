@@ -430,6 +430,12 @@ def test_workflow_runs_simulation_at_tiny_scale(tmp_path, sim):
     again = _snakemake("-n", "--cores", "1", SIMULATION_TARGET, "--configfile",
                        "config/tiny/config.yaml", cwd=tmp_path)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    # Another config file on top (say, one that adds a model) reruns no simulation job.
+    (tmp_path / "overlay.yaml").write_text("models:\n  extra: {conditions: train}\n")
+    overlaid = _snakemake("-n", "--cores", "1", SIMULATION_TARGET, "--configfile",
+                          "config/tiny/config.yaml", "overlay.yaml", cwd=tmp_path)
+    assert overlaid.returncode == 0, overlaid.stderr[-2000:]
+    assert "Nothing to be done" in overlaid.stdout + overlaid.stderr, overlaid.stdout[-2000:]
     # A new condition of known TF and cell type reruns only its own job (and the portal).
     with open(tmp_path / "config/tiny/conditions.tsv", "a") as handle:
         handle.write("CEBPB\tK562\t\tnew\n")

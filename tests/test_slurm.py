@@ -41,8 +41,8 @@ CPU_PARTITION, GPU_PARTITION = "cpu", "gpu"
 LOCAL_RULES = {"all"}
 # Quicker polling than a production cluster needs; the profile itself is used unchanged.
 FAST_POLLING = [
-    "--slurm-init-seconds-before-status-checks=5",
-    "--seconds-between-status-checks=5",
+    "--slurm-init-seconds-before-status-checks=2",
+    "--seconds-between-status-checks=2",
     "--slurm-keep-successful-logs",
 ]
 
@@ -357,9 +357,9 @@ SLURM_TARGETS = [
     "results/calls/multitask/test.threshold.bed",
     "results/tracks/multitask/JUND.K562.bigWig",
 ]
-# A panel of the tiny configuration small enough that the cluster runs ~40 jobs rather than
-# ~90 (every kind of job is still there): a TF in two cell types and a second TF of its family.
-SLURM_CONDITIONS = {("JUND", "K562"), ("JUND", "HepG2"), ("JUN", "K562")}
+# A panel of the tiny configuration small enough that the cluster runs 30 jobs rather than 88
+# (every kind of job is still there): two TFs of one family in one cell type.
+SLURM_CONDITIONS = {("JUND", "K562"), ("JUN", "K562")}
 
 
 def write_slurm_config(checkout: Path) -> str:
@@ -399,7 +399,7 @@ def test_tiny_pipeline_on_slurm_matches_local_run(cluster, job_tables, tmp_path)
     write_slurm_config(local)
 
     snakemake(on_slurm, *SLURM_TARGETS, "--profile", "slurm", *configs, *FAST_POLLING)
-    rows = check_routing(on_slurm, job_tables, f"{TINY_CONFIG}, 3 conditions (--profile slurm)")
+    rows = check_routing(on_slurm, job_tables, f"{TINY_CONFIG}, 2 conditions (--profile slurm)")
     gpu_rules = {rule for rule, partition, _ in rows if partition == GPU_PARTITION}
     assert gpu_rules, (
         "the configuration trains with device auto but no job requested a GPU: "

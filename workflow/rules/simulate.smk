@@ -25,7 +25,6 @@ rule simulate_world:
         chromosomes=list(PROJECT.config["genome"]["chromosomes"]),
         scale=PROJECT.config["simulation"]["scale"],
         seed=PROJECT.config["simulation"]["seed"],
-        config_path=PROJECT.config_path,
         outdir=simulation_root,
     script:
         "../scripts/simulate_world.py"
@@ -115,6 +114,5 @@ rule simulate_portal:
         runtime=10,
     params:
         outdir=simulation_root,
-        config_path=PROJECT.config_path,
     script:
         "../scripts/simulate_portal.py"
