@@ -1,0 +1,62 @@
+"""How the base model's claims move with its training budget (config/budget_study.yaml).
+
+Prints, for the default's base model (150 steps of 32) and its 4x and 16x versions, the test
+auPRC, the Fig 4a effect of random embeddings at prediction time and the Fig 4c family
+distances, each judged as in results/findings.tsv. ``--targets`` prints the files to build.
+Run from the repository root after the default run and the targets of ``--targets``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+
+import yaml
+
+from nettime import figures, findings
+from nettime.experiments import PREDICTION_VARIANTS
+
+MODELS = {"multitask": 150, "mt_x4": 600, "mt_x16": 2400}  # steps of batch 32
+
+
+def targets() -> list[str]:
+    files = []
+    for model in MODELS:
+        files.append(f"results/metrics/{model}/test.probability.tsv")
+        files += [f"results/metrics/{model}/test.{v}.tsv" for v in PREDICTION_VARIANTS]
+    return files
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", action="store_true", help="print the files to build")
+    parser.add_argument("--config", default="config/config.yaml")
+    args = parser.parse_args()
+    if args.targets:
+        print(" ".join(targets()))
+        return
+    with open(args.config) as handle:
+        config = yaml.safe_load(handle)
+    families = {tf: family for family, tfs in config["experiments"]["families"].items()
+                for tf in tfs}
+    with tempfile.TemporaryDirectory() as scratch:
+        for model, steps in MODELS.items():
+            metrics = f"results/metrics/{model}"
+            table = figures.figure_embeddings_at_prediction(
+                f"{metrics}/test.probability.tsv",
+                {v: f"{metrics}/test.{v}.tsv" for v in PREDICTION_VARIANTS},
+                os.path.join(scratch, f"{model}.pdf"), os.path.join(scratch, f"{model}.tsv"))
+            auprc = figures.auprc(f"{metrics}/test.probability.tsv")["auprc"].mean()
+            at_prediction = findings.random_at_prediction_hurts(table)
+            weights, names = figures.tf_embeddings(f"results/models/{model}/model.pt")
+            family = findings.related_tfs_are_closer(weights, names, families)
+            print(f"{model} ({steps} steps of 32): test auPRC {auprc:.3f}\n"
+                  f"  Fig 4a: {at_prediction['measured']}; p(both) "
+                  f"{at_prediction['p_value']:.2g}; holds: {at_prediction['holds']}\n"
+                  f"  Fig 4c: {family['measured']}; p {family['p_value']:.2g}; "
+                  f"holds: {family['holds']}")
+
+
+if __name__ == "__main__":
+    main()
