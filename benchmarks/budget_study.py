@@ -17,12 +17,22 @@ import yaml
 from nettime import figures, findings
 from nettime.experiments import PREDICTION_VARIANTS
 
-MODELS = {"multitask": 150, "mt_x4": 600, "mt_x16": 2400}  # steps of batch 32
+STUDY = "config/budget_study.yaml"
 
 
-def targets() -> list[str]:
+def study_models(config: dict) -> dict[str, dict]:
+    """The base model and the study's models -> their budgets (the study's over the default's)."""
+    with open(STUDY) as handle:
+        study = yaml.safe_load(handle)["models"]
+    default = config["training"]["defaults"]["budget"]
+    base = config["experiments"]["base_model"]
+    return {base: default, **{name: {**default, **spec.get("budget", {})}
+                              for name, spec in study.items()}}
+
+
+def targets(config: dict) -> list[str]:
     files = []
-    for model in MODELS:
+    for model in study_models(config):
         files.append(f"results/metrics/{model}/test.probability.tsv")
         files += [f"results/metrics/{model}/test.{v}.tsv" for v in PREDICTION_VARIANTS]
     return files
@@ -33,15 +43,15 @@ def main() -> None:
     parser.add_argument("--targets", action="store_true", help="print the files to build")
     parser.add_argument("--config", default="config/config.yaml")
     args = parser.parse_args()
-    if args.targets:
-        print(" ".join(targets()))
-        return
     with open(args.config) as handle:
         config = yaml.safe_load(handle)
+    if args.targets:
+        print(" ".join(targets(config)))
+        return
     families = {tf: family for family, tfs in config["experiments"]["families"].items()
                 for tf in tfs}
     with tempfile.TemporaryDirectory() as scratch:
-        for model, steps in MODELS.items():
+        for model, budget in study_models(config).items():
             metrics = f"results/metrics/{model}"
             table = figures.figure_embeddings_at_prediction(
                 f"{metrics}/test.probability.tsv",
@@ -51,7 +61,8 @@ def main() -> None:
             at_prediction = findings.random_at_prediction_hurts(table)
             weights, names = figures.tf_embeddings(f"results/models/{model}/model.pt")
             family = findings.related_tfs_are_closer(weights, names, families)
-            print(f"{model} ({steps} steps of 32): test auPRC {auprc:.3f}\n"
+            print(f"{model} ({budget['steps']} steps of {budget['batch_size']}): test auPRC "
+                  f"{auprc:.3f}\n"
                   f"  Fig 4a: {at_prediction['measured']}; p(both) "
                   f"{at_prediction['p_value']:.2g}; holds: {at_prediction['holds']}\n"
                   f"  Fig 4c: {family['measured']}; p {family['p_value']:.2g}; "
