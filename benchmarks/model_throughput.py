@@ -21,6 +21,8 @@ import subprocess
 import sys
 import time
 
+from nettime.cpu_env import CPU_ENV
+
 
 def measure(mode: str, gru: str, threads: int, batch: int, steps: int, length: int,
             device: str) -> dict:
@@ -90,8 +92,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3, help="timed steps after one warm-up")
     parser.add_argument("--length", type=int, default=1000)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--no-passive", dest="passive", action="store_false",
-                        help="leave OpenMP's wait policy alone (the pipeline sets PASSIVE)")
+    parser.add_argument("--bare-env", dest="pipeline_env", action="store_false",
+                        help="leave out the environment the pipeline's jobs set "
+                             "(nettime.cpu_env: OpenMP passive wait, huge pages)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -103,8 +106,8 @@ def main() -> None:
                 job = {"mode": mode, "gru": gru, "threads": threads, "batch": args.batch,
                        "steps": args.steps, "length": args.length, "device": args.device}
                 env = {**os.environ}
-                if args.passive:
-                    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+                if args.pipeline_env:
+                    env = {**CPU_ENV, **env}
                 done = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)],
                                       capture_output=True, text=True, check=True, env=env)
                 print(done.stdout.strip().splitlines()[-1], flush=True)

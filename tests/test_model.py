@@ -57,8 +57,18 @@ def test_embeddings_set_the_initial_state_so_conditions_differ():
     assert torch.equal(h0[0, 0], expected) and torch.equal(h0[1, 0], expected)
 
 
+@pytest.fixture
+def restore_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+# One thread: both directions batched; two: one worker thread per direction.
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("chunk", [1, 4, 100])
-def test_fused_gru_matches_torch_gru_values_and_gradients(chunk):
+def test_fused_gru_matches_torch_gru_values_and_gradients(chunk, threads, restore_threads):
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     gru = torch.nn.GRU(6, 5, batch_first=True, bidirectional=True).double()
     x = torch.randn(3, 9, 6, dtype=torch.double, requires_grad=True)
@@ -74,6 +84,26 @@ def test_fused_gru_matches_torch_gru_values_and_gradients(chunk):
         torch.testing.assert_close(a, b)
     with torch.no_grad():
         torch.testing.assert_close(bigru(gru, x, h0, chunk=chunk), reference.detach())
+    with torch.inference_mode():
+        torch.testing.assert_close(bigru(gru, x, h0, chunk=chunk), reference.detach())
+    assert torch.get_num_threads() == threads
+
+
+def test_fused_gru_with_a_thread_per_direction_is_deterministic(restore_threads):
+    """Each direction's arithmetic does not depend on how the two threads are scheduled: runs
+    give the same bits, and agree with the batched single-thread path up to rounding."""
+    torch.manual_seed(1)
+    gru = torch.nn.GRU(8, 6, batch_first=True, bidirectional=True)
+    x = torch.randn(4, 30, 8, requires_grad=True)
+    h0 = torch.randn(2, 4, 6, requires_grad=True)
+    results = []
+    for threads in (2, 2, 2, 1):
+        torch.set_num_threads(threads)
+        out = bigru(gru, x, h0, chunk=7)
+        results.append((out, *torch.autograd.grad(out.square().sum(), [x, h0, *gru.parameters()])))
+    for a, b, c, single in zip(*results, strict=True):
+        assert torch.equal(a, b) and torch.equal(a, c)
+        torch.testing.assert_close(single, a)
 
 
 def test_recomputed_activations_train_exactly_like_the_plain_graph(monkeypatch):

@@ -163,9 +163,11 @@ def test_epoch_budget_and_changed_settings(tmp_path):
 
 def test_early_stopping_stops_after_patience(tmp_path):
     data = make_data()
-    # A validation set on which every model scores the same: never an improvement after the
-    # first evaluation.
-    flat = {**make_data(n=4, seed=3), "y": torch.ones(4, L, dtype=torch.long)}
+    # A validation set on which every model scores exactly 1: all positives, in one condition,
+    # 4 x 32 positions so that every recall k / 128 and the area's sum are exact (with 4 x 40
+    # the sum's rounding, 1 - 1e-16 or 1, depended on how the scores tied).
+    flat = {**make_data(n=4, seed=3), "y": torch.ones(4, 32, dtype=torch.long)}
+    flat.update(x=flat["x"][:, :32], condition=torch.zeros(4, dtype=torch.long))
     result = train(tiny_model(), batch_source(data), settings(max_steps=40, eval_every=2,
                                                               patience=2), tmp_path,
                    valid=lambda: [flat], n_valid_conditions=4)

@@ -14,17 +14,97 @@ from the saved hidden states with one large matmul, since every step's previous 
 That leaves only the truly sequential part (the hidden-state gradient) to the per-step loop,
 four small operations per step.
 
+Threads: the per-step loop is made of operations far too small to share between threads; with
+OpenMP every one of them wakes the idle threads (a futex round trip each under
+``OMP_WAIT_POLICY=PASSIVE``, which the pipeline sets), which made a step slower on two threads
+than on one. When two or more threads are allowed, the two directions instead run side by side
+on two Python threads with one intra-op thread each (torch releases the GIL inside operations).
+The block-wide matmuls around the loops keep all threads. Each direction's arithmetic is the
+same whichever thread runs it, so results do not depend on scheduling.
+
 Layouts: activations are channels-first (B, C, L), as in the rest of the model. Inside a block
 tensors are direction-major (2, T, B, .), where step t of direction 1 is position L - 1 - t.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from functools import partial
+from typing import Any
+
 import torch
 from torch import nn
 
 #: Time steps per block; the transient memory of the recurrence is proportional to it.
 CHUNK = 50
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _direction_pool() -> ThreadPoolExecutor:
+    """Two worker threads, one per direction, each limited to one intra-op thread."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            threads = torch.get_num_threads()
+            started = threading.Barrier(3)
+
+            def start_worker() -> None:
+                # torch sets up a thread's OpenMP/MKL settings lazily, on its first query, from
+                # the process-wide count; do that first, then limit this thread alone.
+                torch.get_num_threads()
+                torch.set_num_threads(1)
+                started.wait()
+
+            pool = ThreadPoolExecutor(2, thread_name_prefix="nettime-gru")
+            for _ in range(2):
+                pool.submit(start_worker)
+            started.wait()
+            # torch.set_num_threads also records the count for threads started later; put back
+            # the caller's.
+            torch.set_num_threads(threads)
+            _pool = pool
+        return _pool
+
+
+def _forget_pool() -> None:
+    # A forked child has none of the parent's threads.
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _by_direction(fn: Callable[[slice], Any]) -> None:
+    """Run ``fn(directions)`` for both directions: batched, or one thread per direction.
+
+    ``fn`` takes a slice of the leading direction axis (``0:2``, or ``0:1`` and ``1:2``) and
+    writes its results into preallocated tensors.
+    """
+    if torch.get_num_threads() < 2:
+        fn(slice(0, 2))
+        return
+    # Grad and inference modes and autocast are per thread; the workers take the caller's.
+    grad = torch.is_grad_enabled()
+    inference = torch.is_inference_mode_enabled()
+    autocast = torch.is_autocast_enabled("cpu")
+    dtype = torch.get_autocast_dtype("cpu")
+
+    def run(directions: slice) -> None:
+        with torch.inference_mode(inference), torch.set_grad_enabled(grad), \
+                torch.autocast("cpu", dtype, enabled=autocast):
+            fn(directions)
+
+    futures = [_direction_pool().submit(run, slice(d, d + 1)) for d in (0, 1)]
+    # Both finish before an error of either is raised: neither may still be writing then.
+    wait(futures)
+    for future in futures:
+        future.result()
 
 
 def _input_steps(x: torch.Tensor, t0: int, t1: int) -> torch.Tensor:
@@ -59,6 +139,51 @@ def _chunks(length: int, chunk: int) -> list[tuple[int, int]]:
     return [(t0, min(t0 + chunk, length)) for t0 in range(0, length, chunk)]
 
 
+def _steps_forward(d: slice, gi: torch.Tensor, h: torch.Tensor, w_rz: torch.Tensor,
+                   w_n: torch.Tensor, b_n: torch.Tensor, hs: torch.Tensor) -> None:
+    """The steps of one block for directions ``d``, written to ``hs``.
+
+    ``gi`` (2, T, B, 3H) input projections, with ``b_hh``'s r and z parts already added;
+    ``h`` (2, B, H) the state before the block; ``w_rz`` (2, H, 2H), ``w_n`` (2, H, H) the
+    recurrent weights, transposed, and ``b_n`` (2, 1, H) the n part of ``b_hh``; ``hs``
+    (2, T, B, H) receives the states.
+    """
+    # Every view is made before the loop: a step is then eight calls, which matters because
+    # the Python side of each call holds the GIL that the other direction's thread waits for.
+    hidden = hs.shape[-1]
+    gi_rz = gi[d, ..., :2 * hidden].unbind(1)
+    gi_n = gi[d, ..., 2 * hidden:].unbind(1)
+    w_rz, w_n, b_n, h = w_rz[d], w_n[d], b_n[d], h[d]
+    for g_rz, g_n, out in zip(gi_rz, gi_n, hs[d].unbind(1), strict=True):
+        r, z = torch.baddbmm(g_rz, h, w_rz).sigmoid_().chunk(2, -1)
+        n = torch.addcmul(g_n, r, torch.baddbmm(b_n, h, w_n)).tanh_()
+        h = torch.addcmul(n, z, h - n, out=out)
+
+
+def _steps_backward(d: slice, dh: torch.Tensor, grad_steps: torch.Tensor, coef: torch.Tensor,
+                    z: torch.Tensor, w_hh: torch.Tensor, dhs: torch.Tensor, dgh: torch.Tensor,
+                    dh_before: torch.Tensor) -> None:
+    """The hidden-state gradient through one block, last step first, for directions ``d``.
+
+    ``dh`` (2, B, H) the gradient arriving from the step after the block; ``grad_steps``
+    (2, T, B, H) the output gradients; ``coef`` (2, T, B, 3, H) and ``z`` (2, T, B, H) from the
+    recomputed gates; ``w_hh`` (2, 3H, H). Written: ``dhs`` (2, T, B, H) the total gradient of
+    each step's state, ``dgh`` (2, T, B, 3H) that of ``W_hh h + b_hh``, ``dh_before`` (2, B, H)
+    the gradient passed to the step before the block.
+    """
+    batch, hidden = dh.shape[1:]
+    steps = grad_steps.shape[1]
+    views = zip(grad_steps[d].unbind(1), dhs[d].unbind(1), coef[d].unbind(1), z[d].unbind(1),
+                dgh[d].view(-1, steps, batch, 3, hidden).unbind(1), dgh[d].unbind(1),
+                strict=True)
+    w_hh, dh_d = w_hh[d], dh[d]
+    for grad, total, coef_t, z_t, dgh_gates, dgh_t in reversed(list(views)):
+        dh_d = torch.add(dh_d, grad, out=total)
+        torch.mul(coef_t, dh_d.unsqueeze(2), out=dgh_gates)
+        dh_d = torch.baddbmm(dh_d * z_t, dgh_t, w_hh)
+    dh_before[d] = dh_d
+
+
 def _forward(x: torch.Tensor, w_ih: torch.Tensor, b_ih: torch.Tensor, w_hh: torch.Tensor,
              b_hh: torch.Tensor, h0: torch.Tensor, chunk: int) -> torch.Tensor:
     """The recurrence over channels-first ``x`` (B, I, L): hidden states (B, 2H, L).
@@ -72,18 +197,15 @@ def _forward(x: torch.Tensor, w_ih: torch.Tensor, b_ih: torch.Tensor, w_hh: torc
     # Contiguous once here, or every matmul below would copy its weight operand.
     w_rz = w_hh[:, :2 * hidden].transpose(1, 2).contiguous()
     w_n = w_hh[:, 2 * hidden:].transpose(1, 2).contiguous()
-    b_rz = b_hh[:, None, :2 * hidden].contiguous()
     b_n = b_hh[:, None, 2 * hidden:].contiguous()
+    # The r and z gates only ever see b_ih + b_hh: one bias, added with the projection.
+    b_gi = torch.cat([b_ih[:, :2 * hidden] + b_hh[:, :2 * hidden], b_ih[:, 2 * hidden:]], 1)
     h = h0
     for t0, t1 in _chunks(length, chunk):
-        gi = _project(x, w_ih, b_ih, t0, t1)[1]
+        gi = _project(x, w_ih, b_gi, t0, t1)[1]
         hs = x.new_empty(2, t1 - t0, batch, hidden)
-        for t in range(t1 - t0):
-            g = gi[:, t]
-            rz = torch.baddbmm(b_rz, h, w_rz).add_(g[..., :2 * hidden]).sigmoid_()
-            ghn = torch.baddbmm(b_n, h, w_n)
-            n = torch.addcmul(g[..., 2 * hidden:], rz[..., :hidden], ghn).tanh_()
-            h = torch.addcmul(n, rz[..., hidden:], h - n, out=hs[:, t])
+        _by_direction(partial(_steps_forward, gi=gi, h=h, w_rz=w_rz, w_n=w_n, b_n=b_n, hs=hs))
+        h = hs[:, -1]
         y[:, :hidden, t0:t1] = hs[0].permute(1, 2, 0)
         y[:, hidden:, length - t1:length - t0] = hs[1].flip(0).permute(1, 2, 0)
     return y
@@ -134,10 +256,10 @@ class _BiGRUFunction(torch.autograd.Function):
             grad_steps = _state_steps(grad_y, t0, t1)
             dgh = x.new_empty(2, steps, batch, 3 * hidden)
             dhs = x.new_empty(2, steps, batch, hidden)
-            for t in range(steps - 1, -1, -1):
-                dh = torch.add(dh, grad_steps[:, t], out=dhs[:, t])
-                g = torch.mul(coef[:, t], dh[:, :, None], out=dgh[:, t].view(2, batch, 3, hidden))
-                dh = torch.baddbmm(dh * z[:, t], g.view(2, batch, 3 * hidden), w_hh)
+            dh_before = torch.empty_like(dh)
+            _by_direction(partial(_steps_backward, dh=dh, grad_steps=grad_steps, coef=coef, z=z,
+                                  w_hh=w_hh, dhs=dhs, dgh=dgh, dh_before=dh_before))
+            dh = dh_before
             dgh_rows = dgh.view(2, rows, 3 * hidden)
             dw_hh.baddbmm_(dgh_rows.transpose(1, 2), h_prev.view(2, rows, hidden))
             db_hh.add_(dgh_rows.sum(1))

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from nettime import __version__
 from nettime.config import ConfigError, load_project
+from nettime.cpu_env import set_cpu_env
 from nettime.genome import DataError
 
 
@@ -302,9 +303,8 @@ def _encode_error() -> type[Exception]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # Before torch loads OpenMP (train/predict import it lazily): idle threads sleep rather
-    # than spin, which matters on shared cores.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # Before torch loads (train/predict import it lazily).
+    set_cpu_env()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -1,15 +1,14 @@
 """Snakemake script of rules predict and predict_variant."""
 
-import os
+# Before torch loads: OpenMP wait policy and huge-page allocations (see nettime.cpu_env).
+from nettime.cpu_env import set_cpu_env
 
-# Before torch loads OpenMP: idle threads sleep instead of spinning, which keeps two-thread
-# jobs fast when other jobs share the cores (measured 6x faster under contention).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+set_cpu_env()
 
 import sys  # noqa: E402
 
-from nettime.predict import predict_split
-from nettime.registry import training_settings
+from nettime.predict import predict_split  # noqa: E402
+from nettime.registry import training_settings  # noqa: E402
 
 sys.stderr = open(snakemake.log[0], "a", buffering=1)
 

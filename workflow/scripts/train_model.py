@@ -1,18 +1,17 @@
 """Snakemake script of rule train_model: train or fine-tune one registry model."""
 
-import os
+# Before torch loads: OpenMP wait policy and huge-page allocations (see nettime.cpu_env).
+from nettime.cpu_env import set_cpu_env
 
-# Before torch loads OpenMP: idle threads sleep instead of spinning, which keeps two-thread
-# jobs fast when other jobs share the cores (measured 6x faster under contention).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+set_cpu_env()
 
 import sys  # noqa: E402
 
-import yaml
+import yaml  # noqa: E402
 
-from nettime.files import atomic_output
-from nettime.registry import ModelSpec, training_settings
-from nettime.training import train_model
+from nettime.files import atomic_output  # noqa: E402
+from nettime.registry import ModelSpec, training_settings  # noqa: E402
+from nettime.training import train_model  # noqa: E402
 
 sys.stderr = open(snakemake.log[0], "a", buffering=1)
 
