@@ -1,7 +1,9 @@
 """Training and inference throughput of NetTIME at the paper's sizes (Seq+CT, K = 8).
 
-Each measurement runs in its own process so that its peak RSS is its own. Prints one line per
-measurement: mode, GRU implementation, threads, batch size, samples/s, peak RSS (MB).
+Each measurement runs in its own process so that its peak RSS is its own, with the environment
+the pipeline's training and prediction jobs set (``nettime.cpu_env``; ``--bare-env`` leaves it
+out; a variable already exported wins). Prints one line per measurement: mode, GRU
+implementation, threads, batch size, samples/s, peak RSS (MB).
 
     python benchmarks/model_throughput.py                       # train + infer, defaults
     python benchmarks/model_throughput.py --gru torch fused --threads 1 2
