@@ -53,6 +53,7 @@ def test_accumulator_on_2d_blocks_and_signed_zero():
 
 def test_accumulator_refuses_other_dtypes_and_no_positives_is_nan():
     accumulator = metrics.PRAccumulator()
+    assert math.isnan(accumulator.auprc()) and math.isnan(accumulator.average_precision())
     with pytest.raises(TypeError):
         accumulator.add(np.zeros(3, dtype=np.float32), np.zeros(3))
     accumulator.add(np.array([0.1, 0.2], dtype=np.float16), np.array([0, 0]))

@@ -235,6 +235,9 @@ def test_streaming_auprc_equals_sklearn_on_float16_scores():
         precision, recall, _ = precision_recall_curve(labels[rows].ravel(), rounded[rows].ravel())
         assert math.isclose(got[g], auc(recall, precision), rel_tol=1e-12)
     assert math.isnan(got[3])
+    # A diverged model's NaN scores make its condition NaN, not a number.
+    acc.update(np.array([1]), np.full((1, 50), np.nan), labels[:1])
+    assert math.isnan(acc.auprc()[1]) and acc.auprc()[0] == got[0]
 
 
 def loader_source(data, batch_size=4, fail_at=None):

@@ -86,7 +86,10 @@ def _curve_from_counts(
         recall = np.full(len(tps), np.nan)
     else:
         recall = tps / tps[-1]
-    return (np.concatenate([precision[::-1], [1.0]]), np.concatenate([recall[::-1], [0.0]]),
+    # With nothing counted at all the curve is only its end point; keep it undefined too, so
+    # that the areas are NaN (no positives) rather than 0.
+    end = 0.0 if len(tps) else np.nan
+    return (np.concatenate([precision[::-1], [1.0]]), np.concatenate([recall[::-1], [end]]),
             scores[::-1].copy())
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from nettime import metrics
 from nettime.files import atomic_output
 from nettime.model import ModelError, NetTIME
 from nettime.registry import ModelSpec
@@ -118,50 +119,32 @@ def sequence_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 class PRAccumulator:
-    """Streaming auPRC per group in bounded memory.
+    """Streaming auPRC per group in bounded memory: one exact float16 histogram per group.
 
-    Scores are rounded to float16 (the precision predictions are stored in) and counted per
-    float16 value, so memory is 2 x 65,536 counters per group whatever the data size, and the
-    area equals sklearn's ``auc(recall, precision)`` of ``precision_recall_curve`` on the
-    float16-rounded scores.
+    Scores are rounded to float16 (the precision predictions are stored in), so the area equals
+    sklearn's ``auc(recall, precision)`` of ``precision_recall_curve`` on the rounded scores
+    (see :class:`nettime.metrics.PRAccumulator`).
     """
 
     def __init__(self, n_groups: int):
-        self.pos = np.zeros((n_groups, 1 << 16), np.int64)
-        self.neg = np.zeros((n_groups, 1 << 16), np.int64)
+        self.groups = [metrics.PRAccumulator() for _ in range(n_groups)]
+        self.has_nan = np.zeros(n_groups, bool)
 
     def update(self, group: np.ndarray, scores: np.ndarray, labels: np.ndarray) -> None:
         """``group`` int (m,), ``scores`` float (m, L) in [0, 1], ``labels`` {0,1} (m, L)."""
-        codes = np.asarray(scores, np.float16).view(np.uint16).astype(np.int64)
-        labels = np.asarray(labels).astype(bool)
+        scores = np.asarray(scores, np.float16)
+        labels = np.asarray(labels)
         for g in np.unique(group):
             rows = group == g
-            c, lab = codes[rows].ravel(), labels[rows].ravel()
-            self.pos[g] += np.bincount(c[lab], minlength=1 << 16)
-            self.neg[g] += np.bincount(c[~lab], minlength=1 << 16)
+            if np.isnan(scores[rows]).any():
+                self.has_nan[g] = True  # a diverged model scores NaN, never an improvement
+            else:
+                self.groups[g].add(scores[rows], labels[rows])
 
     def auprc(self) -> np.ndarray:
-        """float64 (n_groups,) areas; NaN for a group without positives."""
-        # Bit patterns of non-negative finite float16 values sort like the values themselves.
-        top = 0x7C00
-        out = np.full(len(self.pos), np.nan)
-        for g in range(len(self.pos)):
-            out[g] = _auprc_from_counts(self.pos[g, :top][::-1], self.neg[g, :top][::-1])
-        return out
-
-
-def _auprc_from_counts(pos: np.ndarray, neg: np.ndarray) -> float:
-    """Area from counts per distinct score, highest score first (sklearn's construction)."""
-    keep = (pos + neg) > 0
-    tps, fps = np.cumsum(pos[keep]), np.cumsum(neg[keep])
-    if len(tps) == 0 or tps[-1] == 0:
-        return math.nan
-    precision = tps / (tps + fps)
-    recall = tps / tps[-1]
-    last = int(np.searchsorted(tps, tps[-1]))  # stop once full recall is reached
-    precision = np.concatenate([[1.0], precision[:last + 1]])
-    recall = np.concatenate([[0.0], recall[:last + 1]])
-    return float(np.trapezoid(precision, recall))
+        """float64 (n_groups,) areas; NaN for a group without positives or with NaN scores."""
+        return np.array([math.nan if nan else acc.auprc()
+                         for acc, nan in zip(self.groups, self.has_nan, strict=True)])
 
 
 # --------------------------------------------------------------------------------------------
