@@ -1,9 +1,9 @@
 """A bidirectional GRU recurrence for CPU with a hand-written backward pass.
 
 ``torch.nn.GRU`` on CPU records a dozen autograd nodes per time step and direction; at
-L = 1000 that bookkeeping, not arithmetic, dominates a training step. Here both directions
-advance together in one batched matmul per step, and the backward pass walks the sequence once
-with a few operations per step. The arithmetic is that of ``nn.GRU`` (gate order r, z, n;
+L = 1000 that bookkeeping, not arithmetic, dominates a training step. Here a step is a few
+plain operations (both directions batched into each, or one thread per direction: see
+Threads), and the backward pass walks the sequence once with a few operations per step. The arithmetic is that of ``nn.GRU`` (gate order r, z, n;
 ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``); results agree to rounding.
 
 Memory: the sequence is processed in blocks of ``chunk`` time steps, and only the input
