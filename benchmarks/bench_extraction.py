@@ -24,9 +24,10 @@ import pyBigWig
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from nettime.genome import Genome, read_blacklist, read_chrom_sizes  # noqa: E402
-from nettime.peaks import build_examples  # noqa: E402
-from nettime.signals import READ_BLOCK, InPeakSignal, chromosome_blocks, write_inpeak  # noqa: E402
+from nettime.data.genome import Genome, read_blacklist  # noqa: E402
+from nettime.data.peaks import build_examples  # noqa: E402
+from nettime.data.signals import READ_BLOCK, InPeakSignal, chromosome_blocks, write_inpeak  # noqa: E402
+from nettime.files import read_chrom_sizes  # noqa: E402
 
 
 def raw_read_seconds(bigwigs: list[Path]) -> tuple[float, int]:

@@ -43,8 +43,8 @@ def child(args: argparse.Namespace) -> None:
         result = steps.build(work / "inputs", work / "out", synthetic.CONDITIONS,
                              synthetic.CELLS, synthetic.ASSAYS)
     else:
-        from nettime.dataset import FeatureSet
-        from nettime.loader import make_loader
+        from nettime.data.dataset import FeatureSet
+        from nettime.data.loader import make_loader
 
         fs = FeatureSet("Seq+CT+TF", synthetic.ASSAYS, True)
         loader = make_loader(work / "out/train.h5", fs, synthetic.CONDITIONS,

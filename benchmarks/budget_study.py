@@ -14,8 +14,8 @@ import tempfile
 
 import yaml
 
-from nettime import figures, findings
-from nettime.experiments import PREDICTION_VARIANTS
+from nettime.paper import figures, findings
+from nettime.paper.experiments import PREDICTION_VARIANTS
 
 STUDY = "config/budget_study.yaml"
 

@@ -11,7 +11,9 @@ import time
 import numpy as np
 import torch
 
-from nettime import crf, metrics
+from nettime import metrics
+from nettime.calls.crf import LinearChainCRF, crf_calls, emissions_from_probabilities
+from nettime.calls.thresholds import IOUCurve, random_thresholds
 
 
 def _timed(function, repeat: int = 3) -> float:
@@ -43,13 +45,13 @@ def main() -> None:
     print(f"auPRC from the histogram: {seconds * 1e3:.1f} ms")
     seconds = _timed(lambda: metrics.bin_scores(scores, 200))
     print(f"binning (w=200): {bases / seconds / 1e6:.1f} M bases/s")
-    curve = crf.IOUCurve(crf.random_thresholds(300, 0))
+    curve = IOUCurve(random_thresholds(300, 0))
     seconds = _timed(lambda: curve.add(scores, labels))
     print(f"300-threshold IOU curve: {bases / seconds / 1e6:.1f} M bases/s")
 
-    model = crf.LinearChainCRF()
+    model = LinearChainCRF()
     batch = min(64, n)
-    emissions = crf.emissions_from_probabilities(scores[:batch])
+    emissions = emissions_from_probabilities(scores[:batch])
     tags = torch.as_tensor(labels[:batch].astype(np.int64))
 
     def step():
@@ -58,7 +60,7 @@ def main() -> None:
 
     seconds = _timed(step)
     print(f"CRF NLL + gradient, batch {batch} x {length}: {seconds * 1e3:.0f} ms")
-    seconds = _timed(lambda: crf.crf_calls(model, scores), repeat=1)
+    seconds = _timed(lambda: crf_calls(model, scores), repeat=1)
     print(f"Viterbi calls: {n / seconds:.0f} sequences/s")
 
 

@@ -8,7 +8,7 @@ implementation, threads, batch size, samples/s, peak RSS (MB).
     python benchmarks/model_throughput.py                       # train + infer, defaults
     python benchmarks/model_throughput.py --gru torch fused --threads 1 2
 
-Reference (REFERENCE.md section 2, original code, 2 CPU cores): 6.4-6.7 training samples/s at
+Reference (the original implementation measured on 2 CPU cores): 6.4-6.7 training samples/s at
 batch 64 with 3.3 GB peak RSS; prediction ~20 samples/s; evaluation 1,650 samples in 4 min 15 s
 (6.5 samples/s) at 9.5 GB.
 """
@@ -30,8 +30,8 @@ def measure(mode: str, gru: str, threads: int, batch: int, steps: int, length: i
             device: str) -> dict:
     import torch
 
-    from nettime.model import ModelConfig, NetTIME
-    from nettime.training import sequence_loss
+    from nettime.models.network import ModelConfig, NetTIME
+    from nettime.models.training import sequence_loss
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

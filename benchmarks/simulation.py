@@ -17,15 +17,12 @@ import time
 from pathlib import Path
 
 from nettime.config import load_project, split_condition
-from nettime.simulate import (
-    motif_enrichment,
-    panel_motifs,
-    simulate_cell,
-    simulate_condition,
-    simulate_world,
-    world_spec,
-    write_portal,
-)
+from nettime.sources.simulate.cell import simulate_cell
+from nettime.sources.simulate.checks import motif_enrichment
+from nettime.sources.simulate.common import panel_motifs, world_spec
+from nettime.sources.simulate.condition import simulate_condition
+from nettime.sources.simulate.portal import write_portal
+from nettime.sources.simulate.world import simulate_world
 
 
 def main() -> None:

@@ -10,10 +10,11 @@ import h5py
 import numpy as np
 from pyjaspar import jaspardb
 
-from nettime.dataset import compute_stats, write_dataset, write_labels
-from nettime.genome import Genome, read_blacklist, read_chrom_sizes
-from nettime.peaks import build_examples
-from nettime.signals import write_inpeak
+from nettime.data.genome import Genome, read_blacklist
+from nettime.data.peaks import build_examples
+from nettime.data.signals import write_inpeak
+from nettime.data.writer import compute_stats, write_dataset, write_labels
+from nettime.files import read_chrom_sizes
 
 
 def jaspar_ppm(matrix_id: str = "MA0492.2") -> np.ndarray:

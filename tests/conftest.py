@@ -10,7 +10,7 @@ import pyBigWig
 import pyfaidx
 import pytest
 
-from nettime.motif_features import motif_channels
+from nettime.data.motif_features import motif_channels
 
 SIZES = {"chr1": 24000, "chr2": 16000, "chr3": 12000}
 
@@ -92,8 +92,7 @@ def resources(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"root": root, "sizes": SIZES, "conditions": conditions}
 
 
-# A private stand-in for nettime.motifs.load_motif (another stream owns it): an AP-1-like
-# probability matrix, float64 (w, 4) columns A, C, G, T.
+# An AP-1-like probability matrix, float64 (w, 4) columns A, C, G, T.
 TGASTCA = np.array([
     [0.05, 0.05, 0.05, 0.85], [0.05, 0.05, 0.85, 0.05], [0.85, 0.05, 0.05, 0.05],
     [0.05, 0.45, 0.45, 0.05], [0.05, 0.05, 0.05, 0.85], [0.05, 0.85, 0.05, 0.05],

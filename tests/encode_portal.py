@@ -1,7 +1,7 @@
 """A loopback ENCODE portal for the tests: the simulated data set, an HTTP server, a fault ledger.
 
 :func:`simulate_portal` simulates the tiny configuration (``config/tiny``), whose ``portal/``
-folder is laid out as CONTRACTS.md describes: ``portal/experiments/{ENCSR}.json`` with embedded
+folder is laid out as the portal's paths are: ``portal/experiments/{ENCSR}.json`` with embedded
 ``files``, ``portal/files/{accession}.json`` for the references (genome, exclusion list) and
 ``portal/files.tsv`` (accession, path relative to the data root, md5sum, file_size, output_type,
 experiment). :class:`PortalServer` serves that folder like the portal: experiment and file
@@ -33,7 +33,8 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml
 
 from nettime.config import load_project
-from nettime.simulate import accession, simulate
+from nettime.sources.simulate.portal import accession
+from nettime.sources.simulate.run import simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 FAULT_KINDS = ("500", "503", "429", "drop", "truncate", "slow")

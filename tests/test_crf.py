@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from nettime import crf as crfmod
 from nettime import metrics
+from nettime.calls.crf import (
+    LinearChainCRF,
+    crf_calls,
+    emissions_from_probabilities,
+    load_crf,
+    save_crf,
+    train_crf,
+)
+from nettime.calls.thresholds import iou_curve, random_thresholds, threshold_calls
 
 
 @pytest.fixture
@@ -21,7 +29,7 @@ def one_thread():
 
 def _random_crf(seed):
     torch.manual_seed(seed)
-    model = crfmod.LinearChainCRF()
+    model = LinearChainCRF()
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.normal_(0, 1.5)
@@ -64,12 +72,12 @@ def test_nll_gradients_flow_and_bad_shapes_fail():
 
 def test_zero_crf_decodes_per_base_argmax():
     p = np.array([[0.1, 0.6, 0.4, 0.9, 0.51]])
-    calls = crfmod.crf_calls(crfmod.LinearChainCRF(), p)
+    calls = crf_calls(LinearChainCRF(), p)
     np.testing.assert_array_equal(calls, [[0, 1, 0, 1, 1]])
 
 
 def test_emissions_are_clipped_log_probabilities():
-    e = crfmod.emissions_from_probabilities(np.array([[0.0, 0.25, 1.0]], dtype=np.float16),
+    e = emissions_from_probabilities(np.array([[0.0, 0.25, 1.0]], dtype=np.float16),
                                             class_log_prior=(0.0, np.log(0.5)))
     assert torch.isfinite(e).all()
     assert e.shape == (1, 3, 2)
@@ -93,15 +101,15 @@ def test_trained_crf_is_smoother_than_best_threshold_at_comparable_iou(one_threa
     train = _smooth_problem(0, 96)
     select = _smooth_problem(1, 32)
     test_p, test_y = _smooth_problem(2, 64)
-    model, history = crfmod.train_crf(train, select, lr=0.05, steps=150, batch_size=32,
+    model, history = train_crf(train, select, lr=0.05, steps=150, batch_size=32,
                                       eval_every=25, seed=0)
     assert history["best"].sum() == 1
     assert history["select_nll"].min() < history["select_nll"].iloc[0]
 
-    curve = crfmod.iou_curve([select], crfmod.random_thresholds(300, 7))
+    curve = iou_curve([select], random_thresholds(300, 7))
     threshold, _ = curve.best()
-    by_threshold = crfmod.threshold_calls(test_p, threshold)
-    by_crf = crfmod.crf_calls(model, test_p)
+    by_threshold = threshold_calls(test_p, threshold)
+    by_crf = crf_calls(model, test_p)
 
     crf_iou, threshold_iou = metrics.iou(by_crf, test_y), metrics.iou(by_threshold, test_y)
     crf_tr = metrics.transition_percentage(by_crf).mean()
@@ -113,32 +121,32 @@ def test_trained_crf_is_smoother_than_best_threshold_at_comparable_iou(one_threa
 
 
 def test_threshold_search_is_deterministic_and_exact():
-    a = crfmod.random_thresholds(300, 11)
-    np.testing.assert_array_equal(a, crfmod.random_thresholds(300, 11))
-    assert not np.array_equal(a, crfmod.random_thresholds(300, 12))
+    a = random_thresholds(300, 11)
+    np.testing.assert_array_equal(a, random_thresholds(300, 11))
+    assert not np.array_equal(a, random_thresholds(300, 12))
     assert len(a) == 300 and (a > 0).all() and (a < 1).all() and (np.diff(a) > 0).all()
 
     rng = np.random.default_rng(0)
     p = rng.random((10, 50)).astype(np.float16)
     y = (rng.random((10, 50)) < p).astype(np.uint8)
-    curve = crfmod.iou_curve([(p[:4], y[:4]), (p[4:], y[4:])], a)
+    curve = iou_curve([(p[:4], y[:4]), (p[4:], y[4:])], a)
     table = curve.table()
     for i in (0, 150, 299):
         assert table["iou"][i] == pytest.approx(metrics.iou(p > a[i], y))
     best, best_iou = curve.best()
     assert best_iou == pytest.approx(max(metrics.iou(p > t, y) for t in a))
     # float16 (counted by bit pattern) and float64 inputs give the same counts.
-    wide = crfmod.iou_curve([(p.astype(np.float64), y)], a)
+    wide = iou_curve([(p.astype(np.float64), y)], a)
     np.testing.assert_array_equal(wide.intersection, curve.intersection)
     np.testing.assert_array_equal(wide.union, curve.union)
-    assert metrics.iou(crfmod.threshold_calls(p, best), y) == pytest.approx(best_iou)
+    assert metrics.iou(threshold_calls(p, best), y) == pytest.approx(best_iou)
 
 
 def test_save_and_load_round_trip(tmp_path):
     model = _random_crf(5)
     model.class_log_prior = (-0.1, -2.3)
-    crfmod.save_crf(model, tmp_path / "crf.pt")
-    loaded = crfmod.load_crf(tmp_path / "crf.pt")
+    save_crf(model, tmp_path / "crf.pt")
+    loaded = load_crf(tmp_path / "crf.pt")
     assert loaded.class_log_prior == (-0.1, -2.3)
     for name, value in model.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[name], value)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import SIZES
 
-from nettime.dataset import open_dataset
+from nettime.data.dataset import open_dataset
 
 pytestmark = pytest.mark.workflow
 REPO = Path(__file__).resolve().parents[1]

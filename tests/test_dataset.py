@@ -9,20 +9,19 @@ import numpy as np
 import pytest
 from conftest import TGASTCA
 
-from nettime.dataset import (
+from nettime.data.dataset import (
     DEFAULT_FEATURE_SETS,
     FeatureSet,
-    compute_stats,
     feature_sets_from_config,
     open_dataset,
-    write_dataset,
-    write_labels,
 )
-from nettime.genome import DataError, Genome, one_hot, read_blacklist, read_chrom_sizes
-from nettime.loader import make_loader
-from nettime.motif_features import motif_channels
-from nettime.peaks import base_labels, build_examples, read_narrowpeak
-from nettime.signals import InPeakSignal, write_inpeak
+from nettime.data.genome import Genome, one_hot, read_blacklist
+from nettime.data.loader import make_loader
+from nettime.data.motif_features import motif_channels
+from nettime.data.peaks import base_labels, build_examples, read_narrowpeak
+from nettime.data.signals import InPeakSignal, write_inpeak
+from nettime.data.writer import compute_stats, write_dataset, write_labels
+from nettime.files import DataError, read_chrom_sizes
 
 SPLITS = {"train": ["chr1", "chr3"], "valid": ["chr2"]}
 CELLS = ("c1", "c2")

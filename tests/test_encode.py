@@ -26,17 +26,18 @@ from encode_portal import (
     write_project,
 )
 
-from nettime import encode
 from nettime.config import load_project
-from nettime.encode import (
+from nettime.sources.encode.acquired import target_paths, write_genome, write_narrowpeak
+from nettime.sources.encode.client import PortalClient, RateLimiter, retry_after_seconds
+from nettime.sources.encode.lock import LockEntry, Wanted, find_entry, read_lock, write_lock
+from nettime.sources.encode.project import acquire, resolve_project
+from nettime.sources.encode.selection import resolve_wanted
+from nettime.sources.encode.settings import (
     ChecksumError,
     DownloadError,
     EncodeError,
-    LockEntry,
-    PortalClient,
     ResolutionError,
     Settings,
-    Wanted,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -229,14 +230,14 @@ def test_storm_of_random_faults_leaves_no_corrupt_output(portal, tmp_path):
         config = write_project(work, portal.url, CONDITIONS, FEATURES, {"retries": 12})
         project = load_project(config)
         resources = work / "resources" / "encode"
-        entries = encode.resolve_project(project, resources)
+        entries = resolve_project(project, resources)
         for entry in entries:
-            encode.acquire(project, entry.key, entry.role, resources)
+            acquire(project, entry.key, entry.role, resources)
             raw = resources / "downloads" / Path(entry.url).name
             outcome = check_output(raw, md5s[entry.accession])
             assert outcome == "verified"
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            for path in encode.target_paths(resources, entry.key, entry.role):
+            for path in target_paths(resources, entry.key, entry.role):
                 assert path.exists()
         assert not list(resources.rglob(".*.part")) and not list(resources.rglob("*.tmp"))
         injected += len(portal.state.injected)
@@ -250,8 +251,8 @@ def test_killed_download_process_restarted_finishes(portal, simulated_portal, tm
     config = write_project(tmp_path, portal.url, CONDITIONS, FEATURES)
     project = load_project(config)
     resources = tmp_path / "resources" / "encode"
-    encode.resolve_project(project, resources)
-    entry = encode.find_entry(encode.read_lock(resources / "lock.tsv"), "genome", "genome")
+    resolve_project(project, resources)
+    entry = find_entry(read_lock(resources / "lock.tsv"), "genome", "genome")
     portal.state.throttle = 0.01  # 256 bytes per 10 ms: the transfer takes seconds
     command = [sys.executable, "-m", "nettime.cli", "encode", "download", "--config",
                str(config), "--resources", str(resources), "--key", "genome", "--role",
@@ -296,7 +297,7 @@ def wanted_tf(tf: str, cell: str, experiment: str = "") -> Wanted:
 
 
 def test_pinned_experiment_selects_released_grch38_idr_sets(portal):
-    entries = encode.resolve_wanted(PortalClient(fast_settings(portal)),
+    entries = resolve_wanted(PortalClient(fast_settings(portal)),
                                     wanted_tf("JUND", "K562", JUND_K562))
     conserved = portal.accession_of(JUND_CONSERVED)
     assert [(e.role, e.accession) for e in entries] == [
@@ -306,7 +307,7 @@ def test_pinned_experiment_selects_released_grch38_idr_sets(portal):
 
 
 def test_search_chooses_deterministically_and_reports(portal):
-    entries = encode.resolve_wanted(PortalClient(fast_settings(portal)),
+    entries = resolve_wanted(PortalClient(fast_settings(portal)),
                                     wanted_tf("JUN", "HeLa-S3"))
     # ENCSR222BBB comes first but has no GRCh38 relaxed set; ENCSR333CCC has the older IDR set:
     # the fallback output type, the file pooling both replicates.
@@ -318,13 +319,13 @@ def test_search_chooses_deterministically_and_reports(portal):
 
 def test_search_without_match_names_tf_and_cell_type(portal):
     with pytest.raises(ResolutionError, match="TF NOSUCH in cell type K562"):
-        encode.resolve_wanted(PortalClient(fast_settings(portal)), wanted_tf("NOSUCH", "K562"))
+        resolve_wanted(PortalClient(fast_settings(portal)), wanted_tf("NOSUCH", "K562"))
 
 
 def test_no_qualifying_file_lists_the_candidates(portal):
     settings = fast_settings(portal, assembly="hg19")
     with pytest.raises(ResolutionError) as info:
-        encode.resolve_wanted(PortalClient(settings), wanted_tf("JUND", "K562", JUND_K562))
+        resolve_wanted(PortalClient(settings), wanted_tf("JUND", "K562", JUND_K562))
     message = str(info.value)
     assert "relaxed" in message and JUND_K562 in message
     for accession in (portal.accession_of(JUND_CONSERVED), portal.accession_of(JUND_RELAXED),
@@ -334,11 +335,11 @@ def test_no_qualifying_file_lists_the_candidates(portal):
 
 def test_histone_and_dnase_rules(portal):
     client = PortalClient(fast_settings(portal))
-    histone = encode.resolve_wanted(client, Wanted("K562.H3K27ac", "H3K27ac", ("peaks", "signal"),
+    histone = resolve_wanted(client, Wanted("K562.H3K27ac", "H3K27ac", ("peaks", "signal"),
                                                    "H3K27ac", "K562", H3K27AC_K562))
     assert [e.accession for e in histone] == [portal.accession_of(p)
                                               for p in (H3K27AC_PEAKS, H3K27AC_SIGNAL)]
-    dnase = encode.resolve_wanted(client, Wanted("K562.DNase", "DNase", ("peaks", "signal"),
+    dnase = resolve_wanted(client, Wanted("K562.DNase", "DNase", ("peaks", "signal"),
                                                  "DNase", "K562"))
     assert [e.accession for e in dnase] == [portal.accession_of(p)
                                             for p in (DNASE_PEAKS, DNASE_SIGNAL)]
@@ -349,17 +350,17 @@ def test_lock_table_makes_reruns_reproducible(portal, tmp_path):
     config = write_project(tmp_path, portal.url, CONDITIONS, FEATURES)
     project = load_project(config)
     resources = tmp_path / "res"
-    first = encode.resolve_project(project, resources)
-    lock = encode.read_lock(resources / "lock.tsv")
+    first = resolve_project(project, resources)
+    lock = read_lock(resources / "lock.tsv")
     assert {(e.key, e.role) for e in lock} == {(e.key, e.role) for e in first}
     assert len(lock) == 2 + 2 * 2 + 2 * 2
     # Without the cache and with a lock table, a rerun asks the portal nothing.
     (resources / "cache").rename(resources / "cache.old")
     before = len(portal.state.requests)
-    assert encode.resolve_project(project, resources) == first
+    assert resolve_project(project, resources) == first
     assert len(portal.state.requests) == before
     # Pinning another file changes that entry only and removes its stale acquired file.
-    stale = encode.target_paths(resources, "JUND.K562", "conserved")[0]
+    stale = target_paths(resources, "JUND.K562", "conserved")[0]
     stale.parent.mkdir(parents=True, exist_ok=True)
     stale.write_bytes(b"old")
     pinned = CONDITIONS.replace("tf\tcell_type\texperiment\tpanel",
@@ -367,23 +368,23 @@ def test_lock_table_makes_reruns_reproducible(portal, tmp_path):
         f"{JUND_K562}\ttrain", f"{JUND_K562}\ttrain\tENCFF003AAA")
     (tmp_path / "config" / "conditions.tsv").write_text(pinned)
     project = load_project(config)
-    second = encode.resolve_project(project, resources)
+    second = resolve_project(project, resources)
     changed = [(a.key, a.role) for a, b in zip(first, second, strict=True) if a != b]
     assert changed == [("JUND.K562", "conserved")]
     assert not stale.exists()
     # Refresh resolves everything again.
     before = len(portal.state.requests)
-    encode.resolve_project(project, resources, refresh=True)
+    resolve_project(project, resources, refresh=True)
     assert len(portal.state.requests) > before
 
 
 def test_lock_table_errors_name_file_and_line(tmp_path):
     path = tmp_path / "lock.tsv"
-    encode.write_lock(path, [LockEntry("a", "b", "", "ENCFF000AAA", "", "GRCh38", "0" * 32, 5,
+    write_lock(path, [LockEntry("a", "b", "", "ENCFF000AAA", "", "GRCh38", "0" * 32, 5,
                                        "http://x/files/ENCFF000AAA/@@download/a.bed.gz", "d")])
     path.write_text(path.read_text().replace("\t5\t", "\tfive\t"))
     with pytest.raises(EncodeError, match=r"lock.tsv:2: column 'file_size'"):
-        encode.read_lock(path)
+        read_lock(path)
 
 
 def test_mirror_rebases_locked_urls(portal):
@@ -393,9 +394,9 @@ def test_mirror_rebases_locked_urls(portal):
 
 
 def test_retry_after_parsing():
-    assert encode.retry_after_seconds("7") == 7.0
-    assert encode.retry_after_seconds(None) is None
-    assert encode.retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -416,7 +417,7 @@ def test_genome_is_rewrapped_indexed_and_filtered(simulated_portal, tmp_path):
             out.writelines(seq[i:i + 70] + "\n" for i in range(0, len(seq), 70))
     sizes = {c: len(simulated[c]) for c in ("chr1", "chr21")}
     out = tmp_path / "genome"
-    lengths = encode.write_genome(raw, out / "genome.fa", out / "genome.fa.fai",
+    lengths = write_genome(raw, out / "genome.fa", out / "genome.fa.fai",
                                   out / "chrom.sizes", ["chr21", "chr1"])
     assert lengths == sizes
 
@@ -433,7 +434,7 @@ def test_genome_is_rewrapped_indexed_and_filtered(simulated_portal, tmp_path):
     assert (out / "chrom.sizes").read_text() == f"chr21\t{sizes['chr21']}\nchr1\t{sizes['chr1']}\n"
     assert str(fasta["chr1"][:]) == str(simulated["chr1"][:])
     with pytest.raises(EncodeError, match="chrX"):
-        encode.write_genome(raw, out / "g2.fa", out / "g2.fa.fai", out / "g2.sizes", ["chrX"])
+        write_genome(raw, out / "g2.fa", out / "g2.fa.fai", out / "g2.sizes", ["chrX"])
     assert not (out / "g2.fa").exists()
 
 
@@ -446,7 +447,7 @@ def test_narrowpeak_sorted_filtered_and_checked(simulated_portal, tmp_path):
     with gzip.open(raw, "wt") as fh:
         fh.writelines(lines)
     target = tmp_path / "x.narrowPeak.gz"
-    count = encode.write_narrowpeak(raw, target, ["chr1", "chr2"])
+    count = write_narrowpeak(raw, target, ["chr1", "chr2"])
     with gzip.open(target, "rt") as handle:
         rows = [line.split("\t") for line in handle]
     assert len(rows) == count > 0
@@ -458,7 +459,7 @@ def test_narrowpeak_sorted_filtered_and_checked(simulated_portal, tmp_path):
     bad = tmp_path / "bad.bed"
     bad.write_text("chr1\t1\t100\tp\t0\t.\t1\t1\t1\t5\nchr1\t1\t100\n")
     with pytest.raises(EncodeError, match=r"bad.bed:2: expected 10"):
-        encode.write_narrowpeak(bad, tmp_path / "y.gz", ["chr1"])
+        write_narrowpeak(bad, tmp_path / "y.gz", ["chr1"])
 
 
 def test_cli_error_is_one_line(portal, tmp_path):
@@ -478,8 +479,8 @@ def test_signal_target_is_a_bigwig(portal, simulated_portal, tmp_path):
     config = write_project(tmp_path, portal.url, CONDITIONS, FEATURES)
     project = load_project(config)
     resources = tmp_path / "resources" / "encode"
-    encode.resolve_project(project, resources)
-    (path,) = encode.acquire(project, "K562.H3K27ac", "signal", resources)
+    resolve_project(project, resources)
+    (path,) = acquire(project, "K562.H3K27ac", "signal", resources)
     handle = pyBigWig.open(str(path))
     simulated = pyBigWig.open(str(simulated_portal / H3K27AC_SIGNAL))
     assert handle.chroms() == simulated.chroms()
@@ -490,7 +491,7 @@ def test_signal_target_is_a_bigwig(portal, simulated_portal, tmp_path):
 
 def test_rate_limiter_spaces_requests():
     waits = Sleeps()
-    limiter = encode.RateLimiter(2.0, waits)
+    limiter = RateLimiter(2.0, waits)
     for _ in range(3):
         limiter.wait()
     # Back-to-back calls are spread 0.5 s apart (the recorder does not really wait).

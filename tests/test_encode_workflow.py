@@ -22,7 +22,7 @@ from encode_portal import (
     write_project,
 )
 
-from nettime import encode
+from nettime.sources.encode.lock import find_entry, read_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMOSOMES = ("chr1", "chr2", "chr21")  # genome.chromosomes of encode_portal.write_project
@@ -111,7 +111,7 @@ def test_workflow_downloads_small_panel_from_loopback_portal(simulated_portal, t
         assert run.returncode == 0, run.stderr + run.stdout
         for target in targets:
             assert (work / target).stat().st_size > 0, target
-        lock = encode.read_lock(work / res / "lock.tsv")
+        lock = read_lock(work / res / "lock.tsv")
         assert {(e.key, e.role) for e in lock} >= {("JUND.K562", "conserved"),
                                                    ("K562.DNase", "signal")}
         outcomes = {}
@@ -141,7 +141,7 @@ def test_workflow_downloads_small_panel_from_loopback_portal(simulated_portal, t
         jobs = edited.stdout + edited.stderr
         assert "encode_resolve" in jobs
         assert server.requests_to("storage") - storage_before == 1
-        assert encode.find_entry(encode.read_lock(work / res / "lock.tsv"), "JUND.K562",
+        assert find_entry(read_lock(work / res / "lock.tsv"), "JUND.K562",
                                  "conserved").accession == "ENCFF003AAA"
     finally:
         server.stop()

@@ -1,10 +1,10 @@
-"""Figures from tidy metric files (nettime.figures): the right rows reach each plot."""
+"""Figures from tidy metric files (nettime.paper.draw): the right rows reach each plot."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from nettime import figures
+from nettime.paper import draw
 
 CONDITIONS = ["JUND.K562", "JUND.HepG2", "JUND.A549", "JUN.K562", "JUN.HepG2"]
 
@@ -24,8 +24,9 @@ def test_multitask_reads_each_stl_condition_from_its_own_model(tmp_path):
     sampled = metric_file(tmp_path / "sampled.tsv", {c: 0.3 for c in jund})
     stl = {c: metric_file(tmp_path / f"{c}.tsv", {c: 0.1 * (i + 1), "JUN.K562": 0.9})
            for i, c in enumerate(jund)}
-    numbers = figures.figure_multitask({"MTL": mtl, "MTL-sampled": sampled}, stl,
-                                       tmp_path / "f.pdf", tmp_path / "f.tsv", "JUND")
+    numbers = draw.draw_multitask({"arms": {"MTL": mtl, "MTL-sampled": sampled}, "stl": stl},
+                                  {"title": "JUND", "group_by": "condition"},
+                                  tmp_path / "f.pdf", tmp_path / "f.tsv")
     scores = numbers[numbers["kind"] == "score"].set_index(["group", "arm"])["value"]
     assert scores[("JUND.A549", "STL")] == pytest.approx(0.3)
     assert scores[("JUND.K562", "MTL")] == pytest.approx(0.5)
@@ -37,8 +38,8 @@ def test_embeddings_at_prediction_reads_the_variant_method(tmp_path):
     trained = metric_file(tmp_path / "t.tsv", {c: 0.6 for c in CONDITIONS})
     variants = {v: metric_file(tmp_path / f"{v}.tsv", {c: s for c in CONDITIONS}, method=v)
                 for v, s in (("random_tf", 0.3), ("random_cell", 0.5), ("random_both", 0.2))}
-    numbers = figures.figure_embeddings_at_prediction(trained, variants, tmp_path / "a.pdf",
-                                                      tmp_path / "a.tsv")
+    numbers = draw.draw_embeddings_at_prediction({"trained": trained, "variants": variants}, {},
+                                                 tmp_path / "a.pdf", tmp_path / "a.tsv")
     cell = numbers.set_index(["tf_embedding", "ct_embedding"])["mean"]
     assert cell[("random", "random")] == pytest.approx(0.2)
     assert cell[("random", "trained")] == pytest.approx(0.3)
@@ -53,10 +54,10 @@ def test_binary_calls_and_a_missing_metric(tmp_path):
                           "iou": [0.1, 0.3, 0.4, 0.2, 0.1]})
     curve["best"] = curve["iou"] == 0.4
     curve.to_csv(tmp_path / "thr.tsv", sep="\t", index=False)
-    numbers = figures.figure_binary_calls(metrics, tmp_path / "thr.tsv", tmp_path / "c.pdf",
-                                          tmp_path / "c.tsv")
+    numbers = draw.draw_binary_calls({"metrics": metrics, "thresholds": tmp_path / "thr.tsv"}, {},
+                                     tmp_path / "c.pdf", tmp_path / "c.tsv")
     stat = numbers.set_index(["panel", "method", "stat"])["value"]
     assert stat[("transitions", "crf", "mean")] == pytest.approx(0.2)
     assert stat[("threshold_curve", "best", "threshold")] == pytest.approx(0.5)
-    with pytest.raises(figures.FigureError, match="no rows with method 'crf'"):
-        figures.read_metric(metrics, "crf", "auprc")
+    with pytest.raises(draw.FigureError, match="no rows with method 'crf'"):
+        draw.read_metric(metrics, "crf", "auprc")

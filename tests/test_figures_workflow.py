@@ -4,13 +4,13 @@ its own models; a deleted model reruns only what depends on it."""
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import copy_checkout
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = "config/tiny/config.yaml"
@@ -22,15 +22,6 @@ TARGETS = [f"results/figures/{f}.pdf" for f in FIGURES] + ["results/findings.tsv
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
 
-def copy_checkout(target: Path) -> None:
-    """Tracked files and untracked ones git does not ignore (no results/, resources/)."""
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
-                             "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
-    for name in filter(None, listed.stdout.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
 
 
 def snakemake(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -99,15 +90,17 @@ def test_a_deleted_model_reruns_only_what_depends_on_it(built):
     model.unlink()
     try:
         # Snakemake reruns a missing file only when asked for it (`snakemake` with no target
-        # asks for every figure's models: figure_targets in common.smk).
+        # asks for every figure's models: figure_files in common.smk).
         counts, models = planned(snakemake(built, "-n", *TARGETS, str(model.relative_to(built))))
     finally:
         model.write_bytes(saved)
     assert models == {"stl_JUND_K562"}
     assert counts["train_model"] == 1 and counts["predict"] == 1
     # Both panels with JUND.K562 redraw, and the findings; nothing else.
-    assert counts["figure_multitask"] == 2 and counts["findings"] == 1
-    assert not {"figure_features", "figure_crf", "dataset", "train_crf"} & set(counts)
+    assert counts["figure_fig2_jund"] == 1 and counts["figure_fig2_jun_family"] == 1
+    assert counts["findings"] == 1
+    assert not {"figure_fig2_unrelated", "figure_fig3a_features", "figure_fig7_crf", "dataset",
+                "train_crf"} & set(counts)
 
 
 def test_one_figure_builds_only_what_it_needs(tmp_path):
@@ -116,6 +109,6 @@ def test_one_figure_builds_only_what_it_needs(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     counts, models = planned(run)
     assert models == {"multitask"}
-    assert counts["train_model"] == 1 and counts["figure_crf"] == 1
-    assert not {"figure_multitask", "evaluate_probability", "predict_variant", "track",
+    assert counts["train_model"] == 1 and counts["figure_fig7_crf"] == 1
+    assert not {"figure_fig2_jund", "evaluate_probability", "predict_variant", "track",
                 "findings"} & set(counts)

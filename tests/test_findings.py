@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from nettime import findings, plots
+from nettime.paper import findings, plots
 
 
 def _multitask_numbers(tmp_path, mtl_shift: float, sampled_shift: float) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from scipy import stats
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve
 
 from nettime import metrics
+from nettime.evaluation.statistics import paired_wilcoxon, summarize
 
 
 def _random_scores(rng, n, positive_rate=0.2):
@@ -112,7 +113,7 @@ def _table():
 
 def test_summary_mean_sd_sem():
     table = _table()
-    summary = metrics.summarize(table)
+    summary = summarize(table)
     crf = summary[summary["method"] == "crf"].iloc[0]
     values = table[table["method"] == "crf"]["value"].to_numpy()
     assert crf["n"] == 12
@@ -123,7 +124,7 @@ def test_summary_mean_sd_sem():
 
 def test_wilcoxon_matches_scipy_with_pairing_by_condition():
     table = _table().sample(frac=1.0, random_state=0)  # rows out of order
-    result = metrics.paired_wilcoxon(table, "iou", {"method": "crf"}, {"method": "threshold"})
+    result = paired_wilcoxon(table, "iou", {"method": "crf"}, {"method": "threshold"})
     ordered = _table()
     a = ordered[ordered["method"] == "crf"]["value"].to_numpy()
     b = ordered[ordered["method"] == "threshold"]["value"].to_numpy()
@@ -132,4 +133,4 @@ def test_wilcoxon_matches_scipy_with_pairing_by_condition():
     assert result["statistic"] == pytest.approx(expected.statistic)
     assert result["pvalue"] == pytest.approx(expected.pvalue)
     with pytest.raises(ValueError, match="no condition"):
-        metrics.paired_wilcoxon(table, "auprc", {"method": "crf"}, {"method": "threshold"})
+        paired_wilcoxon(table, "auprc", {"method": "crf"}, {"method": "threshold"})

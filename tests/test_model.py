@@ -5,9 +5,8 @@ import copy
 import pytest
 import torch
 
-import nettime.model
-from nettime._gru import bigru
-from nettime.model import (
+from nettime.models.gru import bigru
+from nettime.models.network import (
     EMBEDDING_MODES,
     ModelConfig,
     ModelError,
@@ -19,7 +18,8 @@ from nettime.model import (
     randomize_embeddings,
     save_model,
 )
-from nettime.training import sequence_loss
+from nettime.models.recompute import Recompute
+from nettime.models.training import sequence_loss
 
 
 def test_paper_sizes_have_the_original_parameter_count():
@@ -110,14 +110,14 @@ def test_recomputed_activations_train_exactly_like_the_plain_graph(monkeypatch):
     """Outputs, gradients, weights and BatchNorm running statistics (updated once per step)
     of the memory-saving path equal those of the plain autograd graph, with dropout on."""
     recipes = []
-    pack = nettime.model._Recompute.pack
+    pack = Recompute.pack
 
     def counting_pack(self, tensor):
         packed = pack(self, tensor)
         recipes.append(not isinstance(packed, torch.Tensor))
         return packed
 
-    monkeypatch.setattr(nettime.model._Recompute, "pack", counting_pack)
+    monkeypatch.setattr(Recompute, "pack", counting_pack)
     config = ModelConfig(n_features=6, embedding_dim=4, tf_table_size=5, cell_table_size=3,
                          dropout=0.3)
     lean = build_model(config, seed=0).double()

@@ -8,8 +8,8 @@ import pytest
 from conftest import TGASTCA
 from memelite import fimo
 
-from nettime.genome import Genome, one_hot
-from nettime.motif_features import hits_to_channels, motif_channels, motif_stats
+from nettime.data.genome import Genome, one_hot
+from nettime.data.motif_features import hits_to_channels, motif_channels, motif_stats
 
 
 def test_channels_match_direct_fimo(warm_fimo):

@@ -1,11 +1,11 @@
-"""nettime.motifs: JASPAR through pyjaspar, MEME reading and writing, motif similarity."""
+"""nettime.motifs.matrices: JASPAR through pyjaspar, MEME reading and writing, motif similarity."""
 
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from nettime.motifs import (
+from nettime.motifs.matrices import (
     Motif,
     MotifError,
     load_jaspar,

@@ -8,8 +8,8 @@ import pybedtools
 import pytest
 from conftest import write_fasta, write_narrowpeak
 
-from nettime.genome import DataError, Genome, read_chrom_sizes, split_regions
-from nettime.peaks import (
+from nettime.data.genome import Genome, split_regions
+from nettime.data.peaks import (
     base_labels,
     build_examples,
     drop_non_acgt,
@@ -20,6 +20,7 @@ from nettime.peaks import (
     read_narrowpeak,
     write_bed,
 )
+from nettime.files import DataError, read_chrom_sizes
 
 
 def frame(rows):
@@ -105,7 +106,7 @@ def test_windows_over_n_bases_are_dropped(tmp_path):
 def test_build_examples_respects_split_and_blacklist(resources):
     root = resources["root"]
     sizes = read_chrom_sizes(root / "genome/chrom.sizes")
-    from nettime.genome import read_blacklist
+    from nettime.data.genome import read_blacklist
 
     blacklist = read_blacklist(root / "genome/blacklist.bed", sizes)
     files = [root / f"peaks/{c}.{s}.narrowPeak.gz" for c in resources["conditions"]

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from nettime import plots
+from nettime.paper import plots
 
 
 @pytest.fixture

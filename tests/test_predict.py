@@ -1,7 +1,6 @@
 """Prediction: HDF5 layout, untrained (TF, cell) pairs, variants, bigWig tracks, and the glue
-over nettime.dataset (when that module is present)."""
+over nettime.data.dataset (when that module is present)."""
 
-import json
 
 import h5py
 import numpy as np
@@ -9,10 +8,12 @@ import pandas as pd
 import pyBigWig
 import pytest
 import torch
+from helpers import write_random_dataset
 
-from nettime.model import ModelConfig, ModelError, build_model, save_model
-from nettime.predict import predict_condition, write_predictions
-from nettime.tracks import read_chrom_sizes, write_track
+from nettime.calls.tracks import write_track
+from nettime.files import read_chrom_sizes
+from nettime.models.network import ModelConfig, ModelError, build_model, save_model
+from nettime.models.prediction import predict_condition, write_predictions
 
 L = 30
 K = 6
@@ -98,45 +99,20 @@ def test_bigwig_track_over_overlapping_examples(tmp_path):
                     read_chrom_sizes(tmp_path / "chrom.sizes"))
 
 
-# ---- the glue over the data-set stream's reader ----------------------------------------------
-
-
-def write_contract_dataset(path, n, conditions, cells, assays, rng):
-    """A split data set in the layout of CONTRACTS.md (read only through nettime.dataset)."""
-    with h5py.File(path, "w") as h5:
-        h5.attrs["length"] = L
-        h5.attrs["conditions"] = conditions
-        h5.attrs["label_sets"] = ["conserved", "relaxed"]
-        h5.attrs["cell_types"] = cells
-        h5.attrs["assays"] = assays
-        h5.attrs["tfs"] = []
-        h5.attrs["stats"] = json.dumps({})
-        h5["examples/chrom"] = np.array([b"chr1"] * n)
-        h5["examples/start"] = np.arange(n, dtype=np.int64) * 100
-        h5["examples/end"] = np.arange(n, dtype=np.int64) * 100 + L
-        h5.create_dataset("sequence", data=rng.integers(0, 4, (n, L)).astype(np.uint8),
-                          chunks=(4, L))
-        for cell in cells:
-            for assay in assays:
-                h5[f"signals/{cell}/{assay}"] = rng.standard_normal((n, L)).astype(np.float16)
-        for condition in conditions:
-            for label_set in ("conserved", "relaxed"):
-                labels = (rng.random((n, L)) < 0.3).astype(np.uint8)
-                h5[f"labels/{condition}/{label_set}"] = np.packbits(labels, axis=1)
+# ---- the glue over the data set --------------------------------------------------------------
 
 
 def test_train_and_predict_glue_over_the_data_set(tmp_path):
-    from nettime import dataset
-    from nettime.predict import predict_split
-    from nettime.registry import ModelSpec
-    from nettime.tracks import track_from_predictions
-    from nettime.training import train_model
+    from nettime.calls.tracks import track_from_predictions
+    from nettime.models.fit import train_model
+    from nettime.models.prediction import predict_split
+    from nettime.models.registry import ModelSpec
 
     rng = np.random.default_rng(0)
     conditions = ["JUND.K562", "CTCF.HepG2"]
     for split, n in (("train", 12), ("valid", 6), ("test", 5)):
-        write_contract_dataset(tmp_path / f"{split}.h5", n, conditions, ["K562", "HepG2"],
-                               ["DNase"], rng)
+        write_random_dataset(tmp_path / f"{split}.h5", n, L, conditions, ["K562", "HepG2"],
+                             ["DNase"], rng)
     config = {"feature_sets": {"Seq+DNase": {"assays": ["DNase"], "motifs": False}},
               "training": {"device": "cpu", "threads": 1}}
     spec = ModelSpec(name="m", feature_set="Seq+DNase", conditions=tuple(conditions),
@@ -148,7 +124,6 @@ def test_train_and_predict_glue_over_the_data_set(tmp_path):
     result = train_model(spec, config, tmp_path / "train.h5", tmp_path / "valid.h5",
                          tmp_path / "m", ["JUND", "CTCF"], ["K562", "HepG2"], progress=False)
     assert result.steps == 3
-    assert dataset.open_dataset  # the reader the glue used
     # Fine-tuning from it on one condition, with a new TF in the vocabulary.
     tuned = ModelSpec(**{**spec.__dict__, "name": "t", "conditions": ("CTCF.HepG2",),
                          "init_from": "m", "sample_count": None})

@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from nettime.config import ConfigError, load_project
-from nettime.registry import PAPER_SPEC, model_specs, training_settings
+from nettime.models.registry import PAPER_SPEC, model_specs, training_settings
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_bad_specs_name_the_model_and_key(project, models, message):
 
 
 def test_vocabularies_follow_the_fine_tuning_chain(project):
-    from nettime.registry import predictable, vocabularies
+    from nettime.models.registry import predictable, vocabularies
 
     specs = model_specs(with_models(project, {
         "base": {"conditions": ["JUND.K562", "CTCF.HepG2"], "predict": "all"},

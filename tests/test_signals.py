@@ -11,10 +11,9 @@ import pyBigWig
 import pytest
 from conftest import SIZES, write_bigwig, write_narrowpeak
 
-from nettime import signals
-from nettime.genome import DataError
-from nettime.peaks import read_narrowpeak
-from nettime.signals import (
+from nettime.data import signals
+from nettime.data.peaks import read_narrowpeak
+from nettime.data.signals import (
     INPEAK_FORMAT,
     InPeakSignal,
     Stats,
@@ -23,6 +22,7 @@ from nettime.signals import (
     write_inpeak,
     zscore,
 )
+from nettime.files import DataError
 
 
 @pytest.fixture(scope="module")

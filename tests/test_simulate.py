@@ -1,4 +1,4 @@
-"""The simulated ENCODE-like data set (nettime.simulate), at tiny scale, checked with the real
+"""The simulated ENCODE-like data set (nettime.sources.simulate.world), at tiny scale, checked with the real
 tools: pyBigWig, bedtools (pybedtools), pyfaidx, memelite's FIMO and snakemake."""
 
 from __future__ import annotations
@@ -22,16 +22,12 @@ import pytest
 
 from nettime.cli import main
 from nettime.config import load_project
-from nettime.files import md5sum
-from nettime.simulate import (
-    accession,
-    chromosome_sizes,
-    motif_enrichment,
-    panel_motifs,
-    read_chrom_sizes,
-    simulate,
-    simulate_condition,
-)
+from nettime.files import md5sum, read_chrom_sizes
+from nettime.sources.simulate.checks import motif_enrichment
+from nettime.sources.simulate.common import chromosome_sizes, panel_motifs
+from nettime.sources.simulate.condition import simulate_condition
+from nettime.sources.simulate.portal import accession
+from nettime.sources.simulate.run import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "config" / "tiny" / "config.yaml"
@@ -333,7 +329,7 @@ def test_sheet_accession_is_used(tmp_path, project):
               .replace("config/tiny/cell_features.tsv",
                        str(ROOT / "config/tiny/cell_features.tsv")))
     (tmp_path / "c.yaml").write_text(config)
-    from nettime.simulate import portal_json_paths
+    from nettime.sources.simulate.portal import portal_json_paths
     paths = portal_json_paths(load_project(tmp_path / "c.yaml"))
     assert "portal/experiments/ENCSR000EGN.json" in paths
     assert len(set(paths)) == len(paths)
@@ -453,7 +449,7 @@ def test_relaxed_peaks_gzip_is_text(sim):
 
 
 def test_atac_track_is_dnase_like(sim, tmp_path, sizes):
-    from nettime.simulate import simulate_cell
+    from nettime.sources.simulate.cell import simulate_cell
 
     copy = tmp_path / "copy"
     shutil.copytree(sim, copy)

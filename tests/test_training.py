@@ -7,16 +7,10 @@ import pytest
 import torch
 from sklearn.metrics import auc, precision_recall_curve
 
-import nettime.training as training
-from nettime.model import EMBEDDING_MODES, ModelConfig, build_model, grow_vocab, load_model
-from nettime.training import (
-    PRAccumulator,
-    TrainingError,
-    TrainSettings,
-    resolve_device,
-    sequence_loss,
-    train,
-)
+from nettime.metrics import GroupedPRAccumulator
+from nettime.models.device import DeviceError, resolve_device
+from nettime.models.network import EMBEDDING_MODES, ModelConfig, build_model, grow_vocab, load_model
+from nettime.models.training import LOG_COLUMNS, TrainingError, TrainSettings, sequence_loss, train
 
 L = 40
 K = 5
@@ -91,7 +85,7 @@ def test_outputs_best_checkpoint_and_log(tmp_path):
                    valid=lambda: [valid], n_valid_conditions=4)
     assert result.steps == 12
     lines = (tmp_path / "log.tsv").read_text().splitlines()
-    assert lines[0].split("\t") == list(training.LOG_COLUMNS)
+    assert lines[0].split("\t") == list(LOG_COLUMNS)
     assert [line.split("\t")[0] for line in lines[1:]] == ["4", "8", "12"]
     best = torch.load(tmp_path / "model.pt", weights_only=False)
     assert best["step"] == result.best_step
@@ -212,7 +206,7 @@ def test_device_auto_never_tries_cuda_without_a_gpu(monkeypatch, tmp_path):
     for name in ("init", "get_rng_state_all", "set_rng_state_all", "synchronize"):
         monkeypatch.setattr(torch.cuda, name, refuse)
     assert resolve_device("auto") == torch.device("cpu")
-    with pytest.raises(TrainingError, match="no CUDA"):
+    with pytest.raises(DeviceError, match="no CUDA"):
         resolve_device("cuda")
     model = tiny_model()
     train(model, batch_source(make_data()), settings(device="auto", max_steps=2, eval_every=1),
@@ -225,7 +219,7 @@ def test_streaming_auprc_equals_sklearn_on_float16_scores():
     scores = rng.random((30, 50)).astype(np.float32) ** 3
     labels = (rng.random((30, 50)) < scores * 0.8).astype(np.uint8)
     group = np.repeat([0, 1, 2], 10)
-    acc = PRAccumulator(4)
+    acc = GroupedPRAccumulator(4)
     for a in range(0, 30, 7):  # in pieces, as batches arrive
         acc.update(group[a:a + 7], scores[a:a + 7], labels[a:a + 7])
     got = acc.auprc()

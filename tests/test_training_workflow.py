@@ -1,32 +1,27 @@
 """The training rules under real Snakemake: train, fine-tune, predict, variant, track.
 
-Data sets are written in the layout of nettime.dataset and read through it.
+Data sets are written in the layout of nettime.data.dataset and read through it.
 """
 
 import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pyBigWig
 import pytest
 import yaml
+from helpers import ROOT, write_random_dataset
 
 from nettime.config import load_project
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_predict import write_contract_dataset  # noqa: E402
-
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+L = 30
 
 
 def test_train_finetune_predict_and_track_rules(tmp_path):
-    import test_predict
-
     for name in ("config", "workflow"):
         shutil.copytree(ROOT / name, tmp_path / name)
     config_path = tmp_path / "config/config.yaml"
@@ -46,9 +41,9 @@ def test_train_finetune_predict_and_track_rules(tmp_path):
     rng = np.random.default_rng(0)
     (tmp_path / "results/data").mkdir(parents=True)
     for split, n in (("train", 16), ("valid", 6), ("test", 5)):
-        write_contract_dataset(tmp_path / f"results/data/{split}.h5", n,
-                               project.condition_names(), project.cell_types,
-                               ["DNase", "H3K4me1", "H3K4me3", "H3K27ac"], rng)
+        write_random_dataset(tmp_path / f"results/data/{split}.h5", n, L,
+                             project.condition_names(), project.cell_types,
+                             ["DNase", "H3K4me1", "H3K4me3", "H3K27ac"], rng)
     sizes = tmp_path / "resources/simulated/genome/chrom.sizes"
     sizes.parent.mkdir(parents=True)
     sizes.write_text("chr1\t100000\n")
@@ -68,10 +63,10 @@ def test_train_finetune_predict_and_track_rules(tmp_path):
     assert spec["init_from"] == "multitask" and spec["result"]["steps"] == 3
     with h5py.File(tmp_path / "results/predictions/tuned/test.h5") as h5:
         assert list(h5.attrs["conditions"]) == ["CTCF.MCF-7", "JUND.HepG2"]
-        assert h5["prob/CTCF.MCF-7"].shape == (5, test_predict.L)
+        assert h5["prob/CTCF.MCF-7"].shape == (5, L)
         assert h5["prob/CTCF.MCF-7"].dtype == np.float16
     bw = pyBigWig.open(str(tmp_path / "results/tracks/multitask/JUND.K562.bigWig"))
-    assert len(bw.values("chr1", 0, test_predict.L)) == test_predict.L
+    assert len(bw.values("chr1", 0, L)) == L
     bw.close()
     again = subprocess.run([sys.executable, "-m", "snakemake", *allowed, "--cores", "1", "-n",
                             *targets],

@@ -11,10 +11,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from nettime import __version__
-from nettime.config import ConfigError, load_project
+from nettime import __version__, layout
+from nettime.config import ConfigError, load_project, schema_defaults
 from nettime.cpu_env import set_cpu_env
-from nettime.genome import DataError
+from nettime.files import DataError
 
 
 class UsageError(Exception):
@@ -30,7 +30,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from nettime.simulate import parse_scale, simulate
+    from nettime.sources.simulate.common import parse_scale
+    from nettime.sources.simulate.run import simulate
 
     project = load_project(args.config)
     try:
@@ -42,11 +43,11 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---- binary calls and evaluation (issue 6) ---------------------------------------------------
+# ---- binary calls and evaluation ---------------------------------------------------------------
 def _calls_verb(run):
     """Run a calls/evaluation verb, turning bad predictions into one-line usage errors."""
     def wrapped(args: argparse.Namespace) -> int:
-        from nettime.calls import PredictionError
+        from nettime.data.predictions import PredictionError
 
         try:
             return run(args)
@@ -55,83 +56,90 @@ def _calls_verb(run):
     return wrapped
 
 
+def _classify_settings(args: argparse.Namespace) -> dict:
+    """The ``classify:`` settings of the schema with the verb's options over them."""
+    settings = schema_defaults()["classify"]
+    settings["label_set"] = args.label_set
+    for option, key in (("n_thresholds", "n_thresholds"), ("seed", "threshold_seed"),
+                        ("bin_widths", "bin_widths")):
+        if hasattr(args, option):
+            settings[key] = getattr(args, option)
+    for key in ("lr", "steps", "batch_size", "eval_every"):
+        if hasattr(args, key):
+            settings["crf"][key] = getattr(args, key)
+    if hasattr(args, "lr"):
+        settings["crf"]["seed"] = args.seed
+    return settings
+
+
 @_calls_verb
 def _search_threshold(args: argparse.Namespace) -> int:
-    from nettime.calls import search_threshold, write_threshold_table
+    from nettime.calls.thresholds import build_thresholds
 
-    table, best, best_iou = search_threshold(args.predictions, args.data, args.n_thresholds,
-                                             args.seed, args.label_set)
-    write_threshold_table(table, best, best_iou, args.out)
+    best, best_iou = build_thresholds(args.predictions, args.data, _classify_settings(args),
+                                      args.out)
     print(f"best threshold {best:.6f}: IOU {best_iou:.4f} -> {args.out}")
     return 0
 
 
 @_calls_verb
 def _train_crf(args: argparse.Namespace) -> int:
-    from nettime.calls import fit_crf
-    from nettime.crf import save_crf
-    from nettime.files import atomic_output
+    from nettime.calls.crf import build_crf
 
-    model, history = fit_crf(args.predictions, args.data, args.label_set, lr=args.lr,
-                             steps=args.steps, batch_size=args.batch_size,
-                             eval_every=args.eval_every, seed=args.seed)
-    with atomic_output(args.out, suffix=".pt") as tmp:
-        save_crf(model, tmp)
-    if args.log:
-        with atomic_output(args.log) as tmp:
-            history.to_csv(tmp, sep="\t", index=False)
+    history = build_crf(args.predictions, args.data, _classify_settings(args), args.out,
+                        history_out=args.log)
     print(f"CRF (selection NLL {history['select_nll'].min():.3f}) -> {args.out}")
     return 0
 
 
 @_calls_verb
 def _call(args: argparse.Namespace) -> int:
-    from nettime.calls import call_split, read_best_threshold
-    from nettime.crf import load_crf
+    from nettime.calls.sites import build_calls
 
-    call_split(args.predictions, args.data, read_best_threshold(args.thresholds),
-               load_crf(args.crf), args.out, {"threshold": args.threshold_bed,
-                                              "crf": args.crf_bed})
+    build_calls(args.predictions, args.data, args.thresholds, args.crf, args.out,
+                {"threshold": args.threshold_bed, "crf": args.crf_bed})
     print(f"calls -> {args.out}, {args.threshold_bed}, {args.crf_bed}")
     return 0
 
 
 @_calls_verb
 def _evaluate(args: argparse.Namespace) -> int:
-    from nettime.evaluation import evaluate_split
-    from nettime.files import atomic_output
+    from nettime.evaluation.evaluate import write_evaluation
 
-    table = evaluate_split(args.predictions, args.data, args.model, args.split, args.calls,
-                           args.bin_widths, args.label_set)
-    with atomic_output(args.out) as tmp:
-        table.to_csv(tmp, sep="\t", index=False)
+    table = write_evaluation(args.predictions, args.data, args.model, args.split,
+                             _classify_settings(args), args.out, calls=args.calls)
     print(f"{len(table)} metric rows -> {args.out}")
     return 0
 
 
-def _add_calls_verbs(verbs) -> None:
-    def common(parser):
+def _add_calls_verbs(verbs: argparse._SubParsersAction) -> None:
+    # Defaults are the configuration's (`classify:` in the schema), so both agree.
+    settings = schema_defaults()["classify"]
+    crf = settings["crf"]
+
+    def common(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--predictions", required=True,
                             help="predictions HDF5 (prob/{condition} float16)")
         parser.add_argument("--data", required=True, help="data set HDF5 of the same split")
-        parser.add_argument("--label-set", default="conserved", choices=["conserved", "relaxed"])
+        parser.add_argument("--label-set", default=settings["label_set"],
+                            choices=list(layout.LABEL_SETS))
 
     verb = verbs.add_parser("search-threshold", help="best of n random thresholds by IOU")
     common(verb)
     verb.add_argument("--out", required=True, help="threshold table (TSV)")
-    verb.add_argument("--n-thresholds", type=int, default=300)
-    verb.add_argument("--seed", type=int, default=2022)
+    verb.add_argument("--n-thresholds", type=int, default=settings["n_thresholds"])
+    verb.add_argument("--seed", type=int, default=settings["threshold_seed"])
     verb.set_defaults(func=_search_threshold)
 
     verb = verbs.add_parser("train-crf", help="fit the CRF on (validation) predictions")
     common(verb)
     verb.add_argument("--out", required=True, help="CRF parameters (.pt)")
     verb.add_argument("--log", help="training history (TSV)")
-    verb.add_argument("--lr", type=float, default=1e-4)
-    verb.add_argument("--steps", type=int, default=1000)
-    verb.add_argument("--batch-size", type=int, default=64)
-    verb.add_argument("--eval-every", type=int, default=50)
-    verb.add_argument("--seed", type=int, default=0)
+    verb.add_argument("--lr", type=float, default=crf["lr"])
+    verb.add_argument("--steps", type=int, default=crf["steps"])
+    verb.add_argument("--batch-size", type=int, default=crf["batch_size"])
+    verb.add_argument("--eval-every", type=int, default=crf["eval_every"])
+    verb.add_argument("--seed", type=int, default=crf["seed"])
     verb.set_defaults(func=_train_crf)
 
     verb = verbs.add_parser("call", help="per-base calls (HDF5) and called sites (BED)")
@@ -148,19 +156,18 @@ def _add_calls_verbs(verbs) -> None:
     verb.add_argument("--calls", help="calls HDF5 from `call` (IOU and transitions)")
     verb.add_argument("--model", required=True)
     verb.add_argument("--split", required=True)
-    verb.add_argument("--bin-widths", type=int, nargs="*", default=[20, 50, 100, 200, 500, 1000])
+    verb.add_argument("--bin-widths", type=int, nargs="*", default=settings["bin_widths"])
     verb.add_argument("--out", required=True)
     verb.set_defaults(func=_evaluate)
 
 
-# ---- end of issue 6 block ----------------------------------------------------------------------
-# ---- encode (issue 3) ----------------------------------------------------------------------
+# ---- the ENCODE source -------------------------------------------------------------------------
 def _encode_resolve(args: argparse.Namespace) -> int:
-    from nettime import encode
+    from nettime.sources.encode.project import resolve_project
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     project = load_project(args.config)
-    entries = encode.resolve_project(project, args.resources, refresh=args.refresh or None,
+    entries = resolve_project(project, args.resources, refresh=args.refresh or None,
                                      out=args.out)
     for entry in entries:
         print(f"{entry.key}\t{entry.role}\t{entry.experiment}\t{entry.accession}\t"
@@ -169,7 +176,8 @@ def _encode_resolve(args: argparse.Namespace) -> int:
 
 
 def _encode_download(args: argparse.Namespace) -> int:
-    from nettime import encode
+    from nettime.sources.encode.lock import wanted_from_project
+    from nettime.sources.encode.project import acquire
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     project = load_project(args.config)
@@ -179,9 +187,9 @@ def _encode_download(args: argparse.Namespace) -> int:
                              "blacklist)")
         pairs = [(args.key, args.role)]
     else:
-        pairs = [(w.key, role) for w in encode.wanted_from_project(project) for role in w.roles]
+        pairs = [(w.key, role) for w in wanted_from_project(project) for role in w.roles]
     for key, role in pairs:
-        for path in encode.acquire(project, key, role, args.resources, table=args.table):
+        for path in acquire(project, key, role, args.resources, table=args.table):
             print(path)
     return 0
 
@@ -194,7 +202,7 @@ def _add_encode(verbs: argparse._SubParsersAction) -> None:
     for sub in (resolve, download):
         sub.add_argument("--config", default="config/config.yaml",
                          help="configuration file (default: %(default)s)")
-        sub.add_argument("--resources", default="resources/encode",
+        sub.add_argument("--resources", default=layout.ENCODE,
                          help="acquisition directory (default: %(default)s)")
     resolve.add_argument("--refresh", action="store_true",
                          help="resolve every file afresh instead of reusing lock.tsv")
@@ -205,15 +213,14 @@ def _add_encode(verbs: argparse._SubParsersAction) -> None:
     download.add_argument("--role", help="the role of --key's file")
     download.add_argument("--table", help="lock table to read (default: RESOURCES/lock.tsv)")
     download.set_defaults(func=_encode_download)
-# ---- end encode ------------------------------------------------------------------------
 
 
-# ---- models, training, prediction (issue 5) --------------------------------------------------
+# ---- models, training, prediction ---------------------------------------------------------------
 
 
 def _train(args: argparse.Namespace) -> int:
-    from nettime.registry import model_specs, vocabularies
-    from nettime.training import train_model
+    from nettime.models.fit import train_model
+    from nettime.models.registry import model_specs, vocabularies
 
     project = load_project(args.config)
     specs = model_specs(project)
@@ -221,9 +228,10 @@ def _train(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown model {args.model!r}; models in {args.config}: "
                          f"{', '.join(specs) or 'none'}")
     spec = specs[args.model]
-    init = f"{args.results}/models/{spec.init_from}/model.pt" if spec.init_from else None
-    result = train_model(spec, project.config, f"{args.results}/data/train.h5",
-                         f"{args.results}/data/valid.h5", f"{args.results}/models/{spec.name}",
+    init = _under(args.results, layout.model_file(spec.init_from)) if spec.init_from else None
+    result = train_model(spec, project.config, _under(args.results, layout.data_set("train")),
+                         _under(args.results, layout.data_set("valid")),
+                         _under(args.results, layout.model_dir(spec.name)),
                          *vocabularies(specs, spec.name), init_path=init)
     print(f"{spec.name}: {result.steps} steps, best validation auPRC {result.best_auprc:.4g} "
           f"at step {result.best_step}")
@@ -231,25 +239,26 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from nettime.predict import predict_split
-    from nettime.registry import model_specs, predictable, training_settings
+    from nettime.models.prediction import predict_with_settings
+    from nettime.models.registry import model_specs, predictable
 
     project = load_project(args.config)
     specs = model_specs(project)
     if args.model not in specs:
         raise UsageError(f"unknown model {args.model!r}; models in {args.config}: "
                          f"{', '.join(specs) or 'none'}")
-    training = training_settings(project.config)
-    suffix = f".{args.variant}" if args.variant else ""
-    out = f"{args.results}/predictions/{args.model}/{args.split}{suffix}.h5"
-    predict_split(f"{args.results}/models/{args.model}/model.pt",
-                  f"{args.results}/data/{args.split}.h5", out,
-                  args.conditions or predictable(specs, args.model), args.model, args.split,
-                  variant=args.variant, batch_size=training["predict_batch_size"],
-                  device=training["device"], amp=training["amp"], threads=training["threads"],
-                  cpu_bf16=training["cpu_bf16_inference"])
+    out = _under(args.results, layout.predictions(args.model, args.split, args.variant))
+    predict_with_settings(_under(args.results, layout.model_file(args.model)),
+                          _under(args.results, layout.data_set(args.split)), out,
+                          args.conditions or predictable(specs, args.model), args.model,
+                          args.split, project.config, variant=args.variant)
     print(out)
     return 0
+
+
+def _under(results: str, path: str) -> str:
+    """A results path of :mod:`nettime.layout` under another results directory."""
+    return os.path.join(results, os.path.relpath(path, layout.RESULTS))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: simulation.scale of the config)")
     simulate.add_argument("--seed", type=int, default=None,
                           help="random seed (default: simulation.seed of the config)")
-    simulate.add_argument("--outdir", default="resources/simulated",
+    simulate.add_argument("--outdir", default=layout.SIMULATED,
                           help="output folder (default: %(default)s)")
     simulate.add_argument("--quiet", action="store_true", help="no progress display")
     simulate.set_defaults(func=_simulate)
@@ -280,24 +289,24 @@ def build_parser() -> argparse.ArgumentParser:
                              "registry (config 'models:')")
     train.add_argument("model", help="model name")
     train.add_argument("--config", default="config/config.yaml")
-    train.add_argument("--results", default="results", help="results directory")
+    train.add_argument("--results", default=layout.RESULTS, help="results directory")
     train.set_defaults(func=_train)
 
     predict = verbs.add_parser("predict", help="predict a split with a trained model")
     predict.add_argument("model", help="model name")
-    predict.add_argument("split", choices=["train", "valid", "test"])
+    predict.add_argument("split", choices=list(layout.SPLITS))
     predict.add_argument("--conditions", nargs="+", help="TF.cell names (default: the "
                          "model's 'predict' selector); any known TF with any known cell type")
-    predict.add_argument("--variant", choices=["random_tf", "random_cell", "random_both"],
+    predict.add_argument("--variant", choices=list(layout.PREDICTION_VARIANTS),
                          help="replace trained embeddings by random vectors (Fig 4a)")
     predict.add_argument("--config", default="config/config.yaml")
-    predict.add_argument("--results", default="results", help="results directory")
+    predict.add_argument("--results", default=layout.RESULTS, help="results directory")
     predict.set_defaults(func=_predict)
     return parser
 
 
 def _encode_error() -> type[Exception]:
-    from nettime.encode import EncodeError
+    from nettime.sources.encode.settings import EncodeError
 
     return EncodeError
 

@@ -10,9 +10,11 @@ one pass.
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,6 +127,12 @@ def condition_name(tf: str, cell_type: str) -> str:
     return f"{tf}{CONDITION_SEPARATOR}{cell_type}"
 
 
+def config_hash(config: Mapping[str, Any]) -> str:
+    """SHA-256 of a configuration as canonical JSON (recorded in outputs as provenance)."""
+    text = json.dumps(config, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def split_condition(name: str) -> tuple[str, str]:
     """Inverse of :func:`condition_name`."""
     tf, _, cell_type = name.partition(CONDITION_SEPARATOR)
@@ -164,6 +172,14 @@ def _fill_defaults(instance: dict[str, Any], schema: dict[str, Any]) -> None:
             instance[key] = _copy(sub["default"])
         if isinstance(instance.get(key), dict) and sub.get("type") == "object":
             _fill_defaults(instance[key], sub)
+
+
+def schema_defaults() -> dict[str, Any]:
+    """The configuration's defaults as the schema gives them (what a key left out becomes);
+    the command line takes its option defaults from here, so both agree."""
+    defaults: dict[str, Any] = {}
+    _fill_defaults(defaults, load_schema("config"))
+    return defaults
 
 
 def _copy(value: Any) -> Any:

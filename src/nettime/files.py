@@ -1,25 +1,46 @@
-"""File helpers shared by every stage: atomic outputs and checksums.
+"""File conventions shared by every stage: atomic outputs, checksums and provenance, text that
+may be gzipped, chromosome sizes, and the error raised for a malformed input file.
 
-Every output is written under a temporary name in its final directory and renamed into place
-only when complete, so a killed run never leaves a half-written file that looks finished.
+One convention each:
+
+- **Atomic outputs.** A library function that writes a pipeline output takes the final path and
+  writes it through :func:`atomic_output` itself: the file is written under a temporary name in
+  its final directory, flushed to disk, and renamed into place only when complete, so a killed
+  run never leaves a half-written file that looks finished. Workflow scripts never wrap it.
+- **Gzipped or plain text** is opened with :func:`open_text`, which looks at the magic bytes,
+  not at the file name.
+- **Chromosome sizes** (``chrom<TAB>size``) are read with :func:`read_chrom_sizes`.
+- **Provenance**: an output that records its inputs stores :func:`provenance` of them, path ->
+  md5.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO
+
+PathLike = str | os.PathLike[str]
+
+
+class DataError(ValueError):
+    """An input data file is malformed or inconsistent; the message names the file and the
+    line or chromosome, so the command line prints it as one line."""
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path]:
+def atomic_output(path: PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` when the block succeeds.
 
     The temporary file keeps ``suffix`` (e.g. ``".bigWig"``) for libraries that look at the
-    extension. On an exception the temporary file is removed and ``path`` is left untouched.
+    extension. Before the rename the file's data are flushed to disk (``fsync``), and after it
+    the directory entry too, so that a power loss cannot leave a renamed but empty file. On an
+    exception the temporary file is removed and ``path`` is left untouched.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -31,10 +52,31 @@ def atomic_output(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
         yield tmp
         # mkstemp creates 0600; give the output the permissions of a normally created file.
         os.chmod(tmp, 0o666 & ~_current_umask())
+        _fsync_file(tmp)
         os.replace(tmp, path)
+        _fsync_directory(path.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _fsync_file(path: Path) -> None:
+    if path.is_file():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+
+
+def _fsync_directory(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # some file systems do not open directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _current_umask() -> int:
@@ -43,10 +85,64 @@ def _current_umask() -> int:
     return mask
 
 
-def md5sum(path: str | os.PathLike[str], block_size: int = 1 << 20) -> str:
+def write_text(path: PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text)
+
+
+def md5sum(path: PathLike, block_size: int = 1 << 20) -> str:
     """Hex MD5 digest of a file, read in blocks."""
     digest = hashlib.md5()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(block_size), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def provenance(paths: Iterable[PathLike]) -> dict[str, str]:
+    """Path (as given) -> md5 of each input file, in the order given."""
+    return {os.fspath(path): md5sum(path) for path in paths}
+
+
+def open_text(path: PathLike) -> IO[str]:
+    """Open a text file for reading, gunzipping it when it starts with the gzip magic bytes.
+
+    Raises
+    ------
+    DataError
+        When the file cannot be opened, naming it.
+    """
+    try:
+        with open(path, "rb") as probe:
+            magic = probe.read(2)
+    except OSError as error:
+        raise DataError(f"{path}: cannot read the file: {error.strerror}") from None
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rt")
+    return open(path)
+
+
+def read_chrom_sizes(path: PathLike) -> dict[str, int]:
+    """Read a two-column ``chrom<TAB>size`` file; chromosomes in file order.
+
+    Raises
+    ------
+    DataError
+        Naming the file and line of a malformed row, a repeated chromosome or an empty file.
+    """
+    sizes: dict[str, int] = {}
+    with open_text(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            fields = line.rstrip("\r\n").split("\t")
+            if len(fields) < 2 or not fields[1].strip().isdigit():
+                raise DataError(f"{path}:{number}: expected 'chromosome<TAB>size' with a "
+                                f"positive integer size, got {line.rstrip()!r}")
+            if fields[0] in sizes:
+                raise DataError(f"{path}:{number}: chromosome {fields[0]!r} appears twice")
+            sizes[fields[0]] = int(fields[1])
+    if not sizes:
+        raise DataError(f"{path}: no chromosomes")
+    return sizes

@@ -35,23 +35,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
-from scipy import stats
-
-__all__ = [
-    "PRAccumulator",
-    "average_precision",
-    "auprc",
-    "bin_labels",
-    "bin_scores",
-    "iou",
-    "iou_counts",
-    "iou_from_counts",
-    "paired_wilcoxon",
-    "pr_curve",
-    "summarize",
-    "transition_percentage",
-]
 
 _N_CODES = 1 << 16
 # Value of every float16 bit pattern, as float64 (exact: float64 holds every float16).
@@ -199,6 +182,34 @@ class PRAccumulator:
         precision, recall, _ = self.curve()
         return _step_area(precision, recall)
 
+class GroupedPRAccumulator:
+    """Streaming auPRC per group in bounded memory: one exact float16 histogram per group.
+
+    Scores are rounded to float16 (the precision predictions are stored in), so the area equals
+    sklearn's ``auc(recall, precision)`` of ``precision_recall_curve`` on the rounded scores
+    (see :class:`PRAccumulator`).
+    """
+
+    def __init__(self, n_groups: int):
+        self.groups = [PRAccumulator() for _ in range(n_groups)]
+        self.has_nan = np.zeros(n_groups, bool)
+
+    def update(self, group: np.ndarray, scores: np.ndarray, labels: np.ndarray) -> None:
+        """``group`` int (m,), ``scores`` float (m, L) in [0, 1], ``labels`` {0,1} (m, L)."""
+        scores = np.asarray(scores, np.float16)
+        labels = np.asarray(labels)
+        for g in np.unique(group):
+            rows = group == g
+            if np.isnan(scores[rows]).any():
+                self.has_nan[g] = True  # a diverged model scores NaN, never an improvement
+            else:
+                self.groups[g].add(scores[rows], labels[rows])
+
+    def auprc(self) -> np.ndarray:
+        """float64 (n_groups,) areas; NaN for a group without positives or with NaN scores."""
+        return np.array([math.nan if nan else acc.auprc()
+                         for acc, nan in zip(self.groups, self.has_nan, strict=True)])
+
 
 # ---- resolution ------------------------------------------------------------------------------
 
@@ -279,73 +290,10 @@ def transition_percentage(labels: np.ndarray) -> np.ndarray:
 
 # ---- statistics across conditions ------------------------------------------------------------
 
-_KEYS = ["model", "split", "method", "resolution", "metric"]
 
 
-def summarize(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean, SD and SEM across conditions of a tidy metric table.
-
-    Parameters
-    ----------
-    table : DataFrame
-        Columns model, condition, split, method, resolution, metric, value.
-
-    Returns
-    -------
-    DataFrame
-        One row per (model, split, method, resolution, metric) with n (conditions with a
-        finite value), mean, sd (ddof 1; NaN for one condition) and sem = sd / sqrt(n).
-    """
-    finite = table[np.isfinite(table["value"].astype(float))]
-    grouped = finite.groupby(_KEYS, sort=True)["value"]
-    out = grouped.agg(n="count", mean="mean", sd=lambda v: v.std(ddof=1)).reset_index()
-    out["sem"] = out["sd"] / np.sqrt(out["n"])
-    return out
 
 
-def paired_wilcoxon(
-    table: pd.DataFrame,
-    metric: str,
-    a: dict[str, object],
-    b: dict[str, object],
-    alternative: str = "two-sided",
-) -> dict[str, float | int]:
-    """Wilcoxon signed-rank test between two methods paired by condition.
-
-    Parameters
-    ----------
-    table : DataFrame
-        Tidy metric rows (model, condition, split, method, resolution, metric, value); may hold
-        several models and methods.
-    metric : str
-        Metric to compare, e.g. ``"auprc"``.
-    a, b : dict
-        Column values selecting each side, e.g. ``{"model": "mtl", "method": "crf"}``; the
-        columns not named must single out one value per condition.
-    alternative : str
-        Passed to ``scipy.stats.wilcoxon``.
-
-    Returns
-    -------
-    dict
-        n (paired conditions), statistic, pvalue, mean_a, mean_b.
-    """
-    sides = []
-    for selection in (a, b):
-        rows = table[table["metric"] == metric]
-        for column, value in selection.items():
-            rows = rows[rows[column] == value]
-        if rows["condition"].duplicated().any():
-            raise ValueError(f"selection {selection} gives several rows for one condition")
-        sides.append(rows.set_index("condition")["value"].astype(float))
-    paired = pd.concat(sides, axis=1, join="inner", keys=["a", "b"]).dropna()
-    if len(paired) == 0:
-        raise ValueError(f"no condition has both {a} and {b} for metric {metric!r}")
-    result = stats.wilcoxon(paired["a"].to_numpy(), paired["b"].to_numpy(),
-                            alternative=alternative)
-    return {"n": len(paired), "statistic": float(result.statistic),
-            "pvalue": float(result.pvalue), "mean_a": float(paired["a"].mean()),
-            "mean_b": float(paired["b"].mean())}
 
 
 def resolutions(bin_widths: Sequence[int]) -> list[int]:

@@ -14,7 +14,7 @@
 #
 # Needs root and apt-get (Debian 12: Slurm 22.05). Exit status 3 means "this machine cannot run
 # the cluster" (not root, no apt-get, packages not installable): the test skips on it.
-# The traps met on this kind of machine (REFERENCE.md section 7) are handled here:
+# The traps met on this kind of machine are handled here:
 #   - munged wants its socket directory at mode 755 and its key directory at 700;
 #   - the configuration must be at /etc/slurm/slurm.conf: the executor plugin's in-job step
 #     drops SLURM_CONF, so a configuration elsewhere is not seen inside jobs;

@@ -1,19 +1,19 @@
-# Binary calls (issue 6): the best of n random thresholds and the CRF, both chosen on the
-# validation predictions of the frozen network, then per-base calls and called sites (BED).
-# The CRF is fitted on validation predictions (split at random into a fitting part and a
-# selection part) because training-split predictions are over-confident; see nettime.calls.
+# Binary calls: the best of n random thresholds and the CRF, both chosen on the validation
+# predictions of the frozen network, then per-base calls and called sites (BED). The CRF is
+# fitted on validation predictions (split at random into a fitting part and a selection part)
+# because training-split predictions are over-confident. Library code: nettime.calls.
 
 
 rule search_threshold:
     input:
-        predictions="results/predictions/{model}/valid.h5",
-        data="results/data/valid.h5",
+        predictions=layout.predictions("{model}", "valid"),
+        data=layout.data_set("valid"),
     output:
-        table="results/classify/{model}/thresholds.tsv",
+        table=layout.thresholds("{model}"),
     log:
-        "logs/classify/{model}/search_threshold.log",
+        layout.log("classify/{model}/search_threshold"),
     benchmark:
-        "results/benchmarks/classify/{model}/search_threshold.tsv"
+        layout.benchmark("classify/{model}/search_threshold")
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -28,15 +28,15 @@ rule search_threshold:
 
 rule train_crf:
     input:
-        predictions="results/predictions/{model}/valid.h5",
-        data="results/data/valid.h5",
+        predictions=layout.predictions("{model}", "valid"),
+        data=layout.data_set("valid"),
     output:
-        crf="results/classify/{model}/crf.pt",
-        log_table="results/classify/{model}/crf_log.tsv",
+        crf=layout.crf("{model}"),
+        log_table=layout.crf_log("{model}"),
     log:
-        "logs/classify/{model}/train_crf.log",
+        layout.log("classify/{model}/train_crf"),
     benchmark:
-        "results/benchmarks/classify/{model}/train_crf.tsv"
+        layout.benchmark("classify/{model}/train_crf")
     conda:
         "../envs/torch.yaml"
     # The CRF's tensors are small: one thread is faster than several.
@@ -52,18 +52,18 @@ rule train_crf:
 
 rule call_sites:
     input:
-        predictions="results/predictions/{model}/{split}.h5",
-        data="results/data/{split}.h5",
-        thresholds="results/classify/{model}/thresholds.tsv",
-        crf="results/classify/{model}/crf.pt",
+        predictions=layout.predictions("{model}", "{split}"),
+        data=layout.data_set("{split}"),
+        thresholds=layout.thresholds("{model}"),
+        crf=layout.crf("{model}"),
     output:
-        calls="results/calls/{model}/{split}.h5",
-        threshold_bed="results/calls/{model}/{split}.threshold.bed",
-        crf_bed="results/calls/{model}/{split}.crf.bed",
+        calls=layout.calls("{model}", "{split}"),
+        threshold_bed=layout.called_sites("{model}", "{split}", "threshold"),
+        crf_bed=layout.called_sites("{model}", "{split}", "crf"),
     log:
-        "logs/calls/{model}/{split}.log",
+        layout.log("calls/{model}/{split}"),
     benchmark:
-        "results/benchmarks/calls/{model}/{split}.tsv"
+        layout.benchmark("calls/{model}/{split}")
     conda:
         "../envs/torch.yaml"
     # The CRF's tensors are small: one thread is faster than several.

@@ -10,10 +10,22 @@
 # outputs by condition / cell type / assay (known from the sheets), so `snakemake -n` lists them
 # before resolution; they read resolved.tsv as ancient() input, so re-resolving (a new sheet row)
 # does not redo finished downloads. A pinned accession is a param: changing it redoes that file.
-import os
+ENCODE_RESOLVED = layout.encode_resolved()
 
-ENCODE = "resources/encode"
-ENCODE_RESOLVED = f"{ENCODE}/resolved.tsv"
+
+def encode_pins(kind, key):
+    """The accessions a sheet row pins, as a param (a change reruns the download)."""
+    if kind == "condition":
+        frame, names = PROJECT.conditions, list(PROJECT.conditions["condition"])
+        columns = ["experiment", "conserved_file", "relaxed_file"]
+    else:
+        frame = PROJECT.cell_features
+        names = [f"{c}.{a}" for c, a in zip(frame["cell_type"], frame["assay"])]
+        columns = ["experiment", "peaks_file", "signal_file"]
+    if key not in names:
+        return ""
+    row = frame.iloc[names.index(key)]
+    return ",".join(str(row[c]) for c in columns)
 
 
 checkpoint encode_resolve:
@@ -32,7 +44,7 @@ checkpoint encode_resolve:
         runtime=60,
         encode_connections=1,
     params:
-        resources=lambda w, output: os.path.dirname(output[0]),
+        resources=layout.ENCODE,
         selection={
             k: config["encode"][k]
             for k in ("assembly", "status", "output_types", "references", "refresh")
@@ -45,9 +57,9 @@ rule encode_genome:
     input:
         ancient(ENCODE_RESOLVED),
     output:
-        fasta=f"{ENCODE}/genome/genome.fa",
-        fai=f"{ENCODE}/genome/genome.fa.fai",
-        sizes=f"{ENCODE}/genome/chrom.sizes",
+        fasta=layout.genome_fasta("encode"),
+        fai=layout.genome_fasta("encode") + ".fai",
+        sizes=layout.chrom_sizes("encode"),
     log:
         "logs/encode/genome.log",
     benchmark:
@@ -62,7 +74,7 @@ rule encode_genome:
     params:
         key="genome",
         role="genome",
-        resources=lambda w, input: os.path.dirname(input[0]),
+        resources=layout.ENCODE,
         pins=lambda w: ",".join(config["genome"]["chromosomes"]),
     script:
         "../scripts/encode_download.py"
@@ -72,7 +84,7 @@ rule encode_blacklist:
     input:
         ancient(ENCODE_RESOLVED),
     output:
-        f"{ENCODE}/genome/blacklist.bed",
+        layout.blacklist("encode"),
     log:
         "logs/encode/blacklist.log",
     conda:
@@ -85,7 +97,7 @@ rule encode_blacklist:
     params:
         key="blacklist",
         role="blacklist",
-        resources=lambda w, input: os.path.dirname(input[0]),
+        resources=layout.ENCODE,
         pins="",
     script:
         "../scripts/encode_download.py"
@@ -95,7 +107,7 @@ rule encode_condition_peaks:
     input:
         ancient(ENCODE_RESOLVED),
     output:
-        f"{ENCODE}/peaks/{{condition}}.{{label_set}}.narrowPeak.gz",
+        layout.condition_peaks("encode", "{condition}", "{label_set}"),
     log:
         "logs/encode/peaks/{condition}.{label_set}.log",
     conda:
@@ -108,7 +120,7 @@ rule encode_condition_peaks:
     params:
         key=lambda w: w.condition,
         role=lambda w: w.label_set,
-        resources=lambda w, input: os.path.dirname(input[0]),
+        resources=layout.ENCODE,
         pins=lambda w: encode_pins("condition", w.condition),
     script:
         "../scripts/encode_download.py"
@@ -118,7 +130,7 @@ rule encode_feature_peaks:
     input:
         ancient(ENCODE_RESOLVED),
     output:
-        f"{ENCODE}/features/{{cell}}.{{assay}}.narrowPeak.gz",
+        layout.feature_peaks("encode", "{cell}", "{assay}"),
     log:
         "logs/encode/features/{cell}.{assay}.peaks.log",
     conda:
@@ -131,7 +143,7 @@ rule encode_feature_peaks:
     params:
         key=lambda w: f"{w.cell}.{w.assay}",
         role="peaks",
-        resources=lambda w, input: os.path.dirname(input[0]),
+        resources=layout.ENCODE,
         pins=lambda w: encode_pins("feature", f"{w.cell}.{w.assay}"),
     script:
         "../scripts/encode_download.py"
@@ -141,7 +153,7 @@ rule encode_feature_signal:
     input:
         ancient(ENCODE_RESOLVED),
     output:
-        f"{ENCODE}/features/{{cell}}.{{assay}}.bigWig",
+        layout.feature_signal("encode", "{cell}", "{assay}"),
     log:
         "logs/encode/features/{cell}.{assay}.signal.log",
     benchmark:
@@ -156,7 +168,7 @@ rule encode_feature_signal:
     params:
         key=lambda w: f"{w.cell}.{w.assay}",
         role="signal",
-        resources=lambda w, input: os.path.dirname(input[0]),
+        resources=layout.ENCODE,
         pins=lambda w: encode_pins("feature", f"{w.cell}.{w.assay}"),
     script:
         "../scripts/encode_download.py"

@@ -1,20 +1,67 @@
-# Evaluation (issue 6): per-condition metrics of each model on a split as a tidy table
-# (model, condition, split, method, resolution, metric, value), then mean/SD/SEM across
-# conditions and paired Wilcoxon tests between methods. nettime.metrics.paired_wilcoxon
-# compares any two (model, method) selections for the figures.
+# Evaluation: per-condition metrics of a model on a split as a tidy table (model, condition,
+# split, method, resolution, metric, value), then mean/SD/SEM across conditions and paired
+# Wilcoxon tests between methods. Library code: nettime.evaluation.
+
+
+ruleorder: evaluate_probability > evaluate_variant
 
 
 rule evaluate:
     input:
-        predictions="results/predictions/{model}/{split}.h5",
-        data="results/data/{split}.h5",
-        calls="results/calls/{model}/{split}.h5",
+        predictions=layout.predictions("{model}", "{split}"),
+        data=layout.data_set("{split}"),
+        calls=layout.calls("{model}", "{split}"),
     output:
-        table="results/metrics/{model}/{split}.tsv",
+        table=layout.metrics("{model}", "{split}"),
     log:
-        "logs/metrics/{model}/{split}.log",
+        layout.log("metrics/{model}/{split}"),
     benchmark:
-        "results/benchmarks/metrics/{model}/{split}.tsv"
+        layout.benchmark("metrics/{model}/{split}")
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        settings=config["classify"],
+    script:
+        "../scripts/evaluate.py"
+
+
+rule evaluate_probability:
+    # auPRC and AP only: the figures that compare models need no calls (no threshold or CRF).
+    input:
+        predictions=layout.predictions("{model}", "{split}"),
+        data=layout.data_set("{split}"),
+    output:
+        table=layout.metrics("{model}", "{split}", "probability"),
+    log:
+        layout.log("metrics/{model}/{split}.probability"),
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        settings=config["classify"],
+    script:
+        "../scripts/evaluate.py"
+
+
+rule evaluate_variant:
+    # Predictions made differently (e.g. random embeddings at prediction time, Fig 4a):
+    # auPRC and AP only (no calls are made from them), with method = the variant's name.
+    input:
+        predictions=layout.predictions("{model}", "{split}", "{variant}"),
+        data=layout.data_set("{split}"),
+    output:
+        table=layout.metrics("{model}", "{split}", "{variant}"),
+    log:
+        layout.log("metrics/{model}/{split}.{variant}"),
+    wildcard_constraints:
+        variant=r"(?!summary$|wilcoxon$)[A-Za-z0-9_-]+",
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -29,12 +76,12 @@ rule evaluate:
 
 rule summarize_metrics:
     input:
-        table="results/metrics/{model}/{split}.tsv",
+        table=layout.metrics("{model}", "{split}"),
     output:
-        summary="results/metrics/{model}/{split}.summary.tsv",
-        wilcoxon="results/metrics/{model}/{split}.wilcoxon.tsv",
+        summary=layout.metrics("{model}", "{split}", "summary"),
+        wilcoxon=layout.metrics("{model}", "{split}", "wilcoxon"),
     log:
-        "logs/metrics/{model}/{split}.summary.log",
+        layout.log("metrics/{model}/{split}.summary"),
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -43,27 +90,3 @@ rule summarize_metrics:
         runtime=10,
     script:
         "../scripts/summarize_metrics.py"
-
-
-rule evaluate_variant:
-    # Predictions made differently (e.g. random embeddings at prediction time, Fig 4a):
-    # auPRC and AP only (no calls are made from them), with method = the variant's name.
-    input:
-        predictions="results/predictions/{model}/{split}.{variant}.h5",
-        data="results/data/{split}.h5",
-    output:
-        table="results/metrics/{model}/{split}.{variant}.tsv",
-    log:
-        "logs/metrics/{model}/{split}.{variant}.log",
-    wildcard_constraints:
-        variant=r"(?!summary$|wilcoxon$)[A-Za-z0-9_-]+",
-    conda:
-        "../envs/torch.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=60,
-    params:
-        settings=config["classify"],
-    script:
-        "../scripts/evaluate.py"

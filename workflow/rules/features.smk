@@ -1,17 +1,18 @@
 # Cell-type signals inside peaks, z-score statistics, and the HDF5 data set of each split.
+# Library code: nettime.data.signals, nettime.data.writer.
 
 
 rule inpeak_signal:
     input:
-        bigwig=lambda wildcards: feature_signal(wildcards.cell, wildcards.assay),
-        peaks=lambda wildcards: feature_peaks(wildcards.cell, wildcards.assay),
-        sizes=chrom_sizes(),
+        bigwig=lambda w: layout.feature_signal(SOURCE, w.cell, w.assay),
+        peaks=lambda w: layout.feature_peaks(SOURCE, w.cell, w.assay),
+        sizes=layout.chrom_sizes(SOURCE),
     output:
-        "results/features/signals/{cell}.{assay}.h5",
+        layout.inpeak_signal("{cell}", "{assay}"),
     log:
-        "logs/features/signals/{cell}.{assay}.log",
+        layout.log("features/signals/{cell}.{assay}"),
     benchmark:
-        "results/benchmarks/inpeak_signal/{cell}.{assay}.tsv"
+        layout.benchmark("inpeak_signal/{cell}.{assay}")
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -19,7 +20,7 @@ rule inpeak_signal:
         mem_mb=3000,
         runtime=60,
     params:
-        # nettime.signals.INPEAK_FORMAT (not imported: h5py and pyBigWig would slow every
+        # nettime.data.signals.INPEAK_FORMAT (not imported: h5py and pyBigWig would slow every
         # parse); a new intermediate format reruns the rule, params being a rerun trigger.
         file_format="runs",
     script:
@@ -28,16 +29,16 @@ rule inpeak_signal:
 
 rule feature_stats:
     input:
-        examples="results/examples/{split}.bed",
+        examples=layout.examples("{split}"),
         signals=inpeak_signals(),
-        fasta=genome_fasta(),
-        fai=genome_fasta() + ".fai",
+        fasta=layout.genome_fasta(SOURCE),
+        fai=layout.genome_fasta(SOURCE) + ".fai",
     output:
-        "results/features/stats/{split}.json",
+        layout.feature_stats("{split}"),
     log:
-        "logs/features/stats/{split}.log",
+        layout.log("features/stats/{split}"),
     benchmark:
-        "results/benchmarks/feature_stats/{split}.tsv"
+        layout.benchmark("feature_stats/{split}")
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -46,8 +47,8 @@ rule feature_stats:
         runtime=60,
     params:
         window=config["peaks"]["window"],
-        cell_assays=CELL_ASSAYS,
-        motifs=lambda wildcards: {tf: config["motifs"][tf] for tf in motif_tfs()},
+        cell_assays=[f"{cell}.{assay}" for cell, assay in CELL_ASSAYS],
+        motifs=lambda wildcards: motif_specs(),
         motif_dir=os.path.dirname(PROJECT.config_path),
     script:
         "../scripts/feature_stats.py"
@@ -55,18 +56,18 @@ rule feature_stats:
 
 rule dataset:
     input:
-        examples="results/examples/{split}.bed",
-        labels=lambda wildcards: split_labels(wildcards.split),
+        examples=layout.examples("{split}"),
+        labels=lambda w: [layout.labels(w.split, c) for c in CONDITIONS],
         signals=inpeak_signals(),
         stats=normalisation_stats,
-        fasta=genome_fasta(),
-        fai=genome_fasta() + ".fai",
+        fasta=layout.genome_fasta(SOURCE),
+        fai=layout.genome_fasta(SOURCE) + ".fai",
     output:
-        "results/data/{split}.h5",
+        layout.data_set("{split}"),
     log:
-        "logs/data/{split}.log",
+        layout.log("data/{split}"),
     benchmark:
-        "results/benchmarks/dataset/{split}.tsv"
+        layout.benchmark("dataset/{split}")
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -75,9 +76,9 @@ rule dataset:
         runtime=120,
     params:
         window=config["peaks"]["window"],
-        cell_assays=CELL_ASSAYS,
+        cell_assays=[f"{cell}.{assay}" for cell, assay in CELL_ASSAYS],
         conditions=CONDITIONS,
-        motifs=lambda wildcards: {tf: config["motifs"][tf] for tf in motif_tfs()},
+        motifs=lambda wildcards: motif_specs(),
         motif_dir=os.path.dirname(PROJECT.config_path),
         normalisation=config["normalisation"],
     script:

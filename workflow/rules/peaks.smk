@@ -1,19 +1,20 @@
 # Merged peak set -> example windows per split, and per-condition base labels.
+# Library code: nettime.data.peaks, nettime.data.writer.
 
 
 rule examples:
     input:
-        peaks=[condition_peaks(c, s) for c in CONDITIONS for s in LABEL_SETS],
-        fasta=genome_fasta(),
-        fai=genome_fasta() + ".fai",
-        sizes=chrom_sizes(),
-        blacklist=blacklist_bed(),
+        peaks=peak_files(),
+        fasta=layout.genome_fasta(SOURCE),
+        fai=layout.genome_fasta(SOURCE) + ".fai",
+        sizes=layout.chrom_sizes(SOURCE),
+        blacklist=layout.blacklist(SOURCE),
     output:
-        "results/examples/{split}.bed",
+        layout.examples("{split}"),
     log:
-        "logs/examples/{split}.log",
+        layout.log("examples/{split}"),
     benchmark:
-        "results/benchmarks/examples/{split}.tsv"
+        layout.benchmark("examples/{split}")
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -29,13 +30,13 @@ rule examples:
 
 rule labels:
     input:
-        examples="results/examples/{split}.bed",
-        conserved=lambda wildcards: condition_peaks(wildcards.condition, "conserved"),
-        relaxed=lambda wildcards: condition_peaks(wildcards.condition, "relaxed"),
+        examples=layout.examples("{split}"),
+        conserved=lambda w: layout.condition_peaks(SOURCE, w.condition, "conserved"),
+        relaxed=lambda w: layout.condition_peaks(SOURCE, w.condition, "relaxed"),
     output:
-        "results/labels/{split}/{condition}.h5",
+        layout.labels("{split}", "{condition}"),
     log:
-        "logs/labels/{split}/{condition}.log",
+        layout.log("labels/{split}/{condition}"),
     conda:
         "../envs/data.yaml"
     threads: 1

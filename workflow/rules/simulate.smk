@@ -1,17 +1,28 @@
 # The simulated ENCODE-like data set (source: simulated), in four stages so that a new condition
 # reruns only its own files: the world (genome, elements, binding of every TF in every cell type),
 # one job per condition (peaks, ground truth), one per cell type (signals and peak calls), and
-# the portal metadata. Library code: nettime.simulate.
-# Paths and helpers (SIM, SIM_WORLD, simulation_root, ...) live in common.smk.
+# the portal metadata. Library code: nettime.sources.simulate.
+from nettime.sources.simulate.portal import portal_json_paths
+
+SIM_WORLD = layout.simulated_world()
+
+
+def simulated_files():
+    """Simulated-only outputs: ground truth per condition and the portal metadata."""
+    files = list(SIM_WORLD.values())
+    files += [layout.simulated_sites(condition) for condition in CONDITIONS]
+    files += [layout.simulated_portal_table()]
+    files += [f"{layout.SIMULATED}/{path}" for path in portal_json_paths(PROJECT)]
+    return files
 
 
 rule simulate_world:
     output:
         **SIM_WORLD,
     log:
-        "logs/simulate/world.log",
+        layout.log("simulate/world"),
     benchmark:
-        "results/benchmarks/simulate/world.tsv"
+        layout.benchmark("simulate/world")
     conda:
         "../envs/motifs.yaml"
     threads: 1
@@ -19,13 +30,15 @@ rule simulate_world:
         mem_mb=4000,
         runtime=30,
     params:
-        tfs=SIM_TFS,
+        tfs=sorted(PROJECT.tfs),
         cell_types=sorted(PROJECT.cell_types),
-        motifs=SIM_MOTIFS,
+        motifs={
+            tf: str(PROJECT.config["motifs"].get(tf, "")) for tf in sorted(PROJECT.tfs)
+        },
         chromosomes=list(PROJECT.config["genome"]["chromosomes"]),
         scale=PROJECT.config["simulation"]["scale"],
         seed=PROJECT.config["simulation"]["seed"],
-        outdir=simulation_root,
+        outdir=layout.SIMULATED,
     script:
         "../scripts/simulate_world.py"
 
@@ -38,11 +51,11 @@ rule simulate_condition:
         gaps=SIM_WORLD["gaps"],
         blacklist=SIM_WORLD["blacklist"],
     output:
-        conserved=f"{SIM}/peaks/{{condition}}.conserved.narrowPeak.gz",
-        relaxed=f"{SIM}/peaks/{{condition}}.relaxed.narrowPeak.gz",
-        sites=f"{SIM}/truth/{{condition}}.sites.bed",
+        conserved=layout.condition_peaks("simulated", "{condition}", "conserved"),
+        relaxed=layout.condition_peaks("simulated", "{condition}", "relaxed"),
+        sites=layout.simulated_sites("{condition}"),
     log:
-        "logs/simulate/condition/{condition}.log",
+        layout.log("simulate/condition/{condition}"),
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -50,7 +63,7 @@ rule simulate_condition:
         mem_mb=1000,
         runtime=10,
     params:
-        outdir=simulation_root,
+        outdir=layout.SIMULATED,
     script:
         "../scripts/simulate_condition.py"
 
@@ -64,17 +77,18 @@ rule simulate_cell:
         gaps=SIM_WORLD["gaps"],
         blacklist=SIM_WORLD["blacklist"],
     output:
-        signals=expand(
-            f"{SIM}/features/{{{{cell}}}}.{{assay}}.bigWig", assay=PROJECT.assays
-        ),
-        peaks=expand(
-            f"{SIM}/features/{{{{cell}}}}.{{assay}}.narrowPeak.gz",
-            assay=PROJECT.assays,
-        ),
+        signals=[
+            layout.feature_signal("simulated", "{cell}", assay)
+            for assay in PROJECT.assays
+        ],
+        peaks=[
+            layout.feature_peaks("simulated", "{cell}", assay)
+            for assay in PROJECT.assays
+        ],
     log:
-        "logs/simulate/cell/{cell}.log",
+        layout.log("simulate/cell/{cell}"),
     benchmark:
-        "results/benchmarks/simulate/cell/{cell}.tsv"
+        layout.benchmark("simulate/cell/{cell}")
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -82,7 +96,7 @@ rule simulate_cell:
         mem_mb=2000,
         runtime=20,
     params:
-        outdir=simulation_root,
+        outdir=layout.SIMULATED,
         assays=PROJECT.assays,
     script:
         "../scripts/simulate_cell.py"
@@ -92,20 +106,26 @@ rule simulate_portal:
     input:
         fasta=SIM_WORLD["fasta"],
         blacklist=SIM_WORLD["blacklist"],
-        peaks=[condition_peaks(c, s) for c in CONDITIONS for s in LABEL_SETS],
+        peaks=[
+            layout.condition_peaks("simulated", c, s)
+            for c in CONDITIONS
+            for s in layout.LABEL_SETS
+        ],
         features=[
             path
-            for cell_assay in CELL_ASSAYS
+            for cell, assay in CELL_ASSAYS
             for path in (
-                feature_peaks(*cell_assay.split(".")),
-                feature_signal(*cell_assay.split(".")),
+                layout.feature_peaks("simulated", cell, assay),
+                layout.feature_signal("simulated", cell, assay),
             )
         ],
     output:
-        table=f"{SIM}/portal/files.tsv",
-        experiments=[f"{SIM}/{path}" for path in portal_json_paths(PROJECT)],
+        table=layout.simulated_portal_table(),
+        experiments=[
+            f"{layout.SIMULATED}/{path}" for path in portal_json_paths(PROJECT)
+        ],
     log:
-        "logs/simulate/portal.log",
+        layout.log("simulate/portal"),
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -113,6 +133,6 @@ rule simulate_portal:
         mem_mb=1000,
         runtime=10,
     params:
-        outdir=simulation_root,
+        outdir=layout.SIMULATED,
     script:
         "../scripts/simulate_portal.py"

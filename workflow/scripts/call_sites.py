@@ -1,20 +1,12 @@
-"""Snakemake script: per-base calls by threshold and CRF, and the called sites as BED."""
+"""Rule `call_sites`: per-base calls by threshold and CRF, and the called sites as BED."""
 
 import sys
 
-import torch
+sys.stderr = open(snakemake.log[0], "w")
 
-from nettime.calls import call_split, read_best_threshold
-from nettime.crf import load_crf
+from nettime.calls.sites import build_calls  # noqa: E402
 
-sys.stderr = open(snakemake.log[0], "w")  # open for the whole job
-torch.set_num_threads(snakemake.threads)
-call_split(
-    snakemake.input.predictions,
-    snakemake.input.data,
-    threshold=read_best_threshold(snakemake.input.thresholds),
-    crf=load_crf(snakemake.input.crf),
-    calls_h5=snakemake.output.calls,
-    beds={"threshold": snakemake.output.threshold_bed, "crf": snakemake.output.crf_bed},
-    block_size=snakemake.params.settings["block_size"],
-)
+build_calls(snakemake.input.predictions, snakemake.input.data, snakemake.input.thresholds,
+            snakemake.input.crf, snakemake.output.calls,
+            {"threshold": snakemake.output.threshold_bed, "crf": snakemake.output.crf_bed},
+            block_size=snakemake.params.settings["block_size"], threads=snakemake.threads)

@@ -2,12 +2,9 @@
 
 import sys
 
-from nettime.files import atomic_output
-from nettime.genome import read_chrom_sizes
-from nettime.signals import write_inpeak
-
 sys.stderr = open(snakemake.log[0], "w")
 
-with atomic_output(snakemake.output[0], suffix=".h5") as tmp:
-    write_inpeak(snakemake.input.bigwig, snakemake.input.peaks,
-                 read_chrom_sizes(snakemake.input.sizes), tmp)
+from nettime.data.signals import build_inpeak  # noqa: E402
+
+build_inpeak(snakemake.input.bigwig, snakemake.input.peaks, snakemake.input.sizes,
+             snakemake.output[0])

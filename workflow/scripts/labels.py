@@ -2,13 +2,9 @@
 
 import sys
 
-from nettime.dataset import write_labels
-from nettime.files import atomic_output
-from nettime.peaks import read_bed
-
 sys.stderr = open(snakemake.log[0], "w")
 
-examples = read_bed(snakemake.input.examples)
-with atomic_output(snakemake.output[0], suffix=".h5") as tmp:
-    write_labels(examples, snakemake.params.window,
-                 {"conserved": snakemake.input.conserved, "relaxed": snakemake.input.relaxed}, tmp)
+from nettime.data.writer import build_labels  # noqa: E402
+
+build_labels(snakemake.input.examples, snakemake.params.window, snakemake.input.conserved,
+             snakemake.input.relaxed, snakemake.output[0])

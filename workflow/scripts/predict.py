@@ -1,4 +1,4 @@
-"""Snakemake script of rules predict and predict_variant."""
+"""Rules `predict` and `predict_variant`: a model's probabilities on a split."""
 
 # Before torch loads: OpenMP wait policy and huge-page allocations (see nettime.cpu_env).
 from nettime.cpu_env import set_cpu_env
@@ -7,14 +7,11 @@ set_cpu_env()
 
 import sys  # noqa: E402
 
-from nettime.predict import predict_split  # noqa: E402
-from nettime.registry import training_settings  # noqa: E402
-
 sys.stderr = open(snakemake.log[0], "a", buffering=1)
 
-training = training_settings(snakemake.config)
-predict_split(snakemake.input.model, snakemake.input.data, snakemake.output[0],
-              snakemake.params.conditions, snakemake.wildcards.model, snakemake.wildcards.split,
-              variant=snakemake.params.variant, batch_size=training["predict_batch_size"],
-              device=training["device"], amp=training["amp"], threads=snakemake.threads,
-              cpu_bf16=training["cpu_bf16_inference"])
+from nettime.models.prediction import predict_with_settings  # noqa: E402
+
+predict_with_settings(snakemake.input.model, snakemake.input.data, snakemake.output[0],
+                      snakemake.params.conditions, snakemake.wildcards.model,
+                      snakemake.wildcards.split, snakemake.config,
+                      variant=snakemake.params.variant, threads=snakemake.threads)

@@ -1,16 +1,9 @@
-"""Snakemake script: mean, SD and SEM across conditions, and paired Wilcoxon tests."""
+"""Rule `summarize_metrics`: mean, SD and SEM across conditions, and paired Wilcoxon tests."""
 
 import sys
 
-import pandas as pd
+sys.stderr = open(snakemake.log[0], "w")
 
-from nettime.evaluation import wilcoxon_table
-from nettime.files import atomic_output
-from nettime.metrics import summarize
+from nettime.evaluation.statistics import write_summaries  # noqa: E402
 
-sys.stderr = open(snakemake.log[0], "w")  # open for the whole job
-table = pd.read_csv(snakemake.input.table, sep="\t")
-with atomic_output(snakemake.output.summary) as tmp:
-    summarize(table).to_csv(tmp, sep="\t", index=False)
-with atomic_output(snakemake.output.wilcoxon) as tmp:
-    wilcoxon_table(table).to_csv(tmp, sep="\t", index=False)
+write_summaries(snakemake.input.table, snakemake.output.summary, snakemake.output.wilcoxon)

@@ -1,10 +1,10 @@
-"""Snakemake script of rule track: a bigWig of one condition's test-split probabilities."""
+"""Rule `track`: a bigWig of one condition's test-split probabilities."""
 
 import sys
 
-from nettime.tracks import track_from_predictions
+sys.stderr = open(snakemake.log[0], "w")
 
-sys.stderr = open(snakemake.log[0], "a", buffering=1)
+from nettime.calls.tracks import track_from_predictions  # noqa: E402
 
 track_from_predictions(snakemake.input.predictions, snakemake.input.data, snakemake.input.sizes,
                        snakemake.wildcards.condition, snakemake.output[0])
