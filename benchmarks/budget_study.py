@@ -14,8 +14,9 @@ import tempfile
 
 import yaml
 
-from nettime.paper import figures, findings
-from nettime.paper.experiments import PREDICTION_VARIANTS
+from nettime import layout
+from nettime.layout import PREDICTION_VARIANTS
+from nettime.paper import draw, findings
 
 STUDY = "config/budget_study.yaml"
 
@@ -30,11 +31,17 @@ def study_models(config: dict) -> dict[str, dict]:
                               for name, spec in study.items()}}
 
 
+def metric_files(model: str) -> dict[str, str]:
+    """The test metric table of a model (``trained``) and of its prediction variants."""
+    return {kind: layout.path("metrics_of", model=model, split="test", kind=kind)
+            for kind in ("probability", *PREDICTION_VARIANTS)}
+
+
 def targets(config: dict) -> list[str]:
     files = []
     for model in study_models(config):
-        files.append(f"results/metrics/{model}/test.probability.tsv")
-        files += [f"results/metrics/{model}/test.{v}.tsv" for v in PREDICTION_VARIANTS]
+        files += list(metric_files(model).values())
+        files.append(layout.path("model_embeddings", model=model))
     return files
 
 
@@ -52,14 +59,14 @@ def main() -> None:
                 for tf in tfs}
     with tempfile.TemporaryDirectory() as scratch:
         for model, budget in study_models(config).items():
-            metrics = f"results/metrics/{model}"
-            table = figures.figure_embeddings_at_prediction(
-                f"{metrics}/test.probability.tsv",
-                {v: f"{metrics}/test.{v}.tsv" for v in PREDICTION_VARIANTS},
+            metrics = metric_files(model)
+            trained = metrics.pop("probability")
+            table = draw.draw_embeddings_at_prediction(
+                {"trained": trained, "variants": metrics}, {},
                 os.path.join(scratch, f"{model}.pdf"), os.path.join(scratch, f"{model}.tsv"))
-            auprc = figures.auprc(f"{metrics}/test.probability.tsv")["auprc"].mean()
+            auprc = draw.auprc(trained)["auprc"].mean()
             at_prediction = findings.random_at_prediction_hurts(table)
-            weights, names = figures.tf_embeddings(f"results/models/{model}/model.pt")
+            weights, names = draw.read_embeddings(layout.path("model_embeddings", model=model))
             family = findings.related_tfs_are_closer(weights, names, families)
             print(f"{model} ({budget['steps']} steps of {budget['batch_size']}): test auPRC "
                   f"{auprc:.3f}\n"

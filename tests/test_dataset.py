@@ -43,13 +43,10 @@ def built(resources, tmp_path_factory, warm_fimo):
     blacklist = read_blacklist(root / "genome/blacklist.bed", sizes)
     files = [root / f"peaks/{c}.{s}.narrowPeak.gz" for c in resources["conditions"]
              for s in ("conserved", "relaxed")]
-    inpeak = {}
-    for cell in CELLS:
-        for assay in ASSAYS:
-            inpeak[cell, assay] = str(out / f"{cell}.{assay}.h5")
-            write_inpeak(root / f"features/{cell}.{assay}.bigWig",
-                         root / f"features/{cell}.{assay}.narrowPeak.gz", sizes,
-                         inpeak[cell, assay], progress=False)
+    inpeak = {(cell, assay): str(out / f"{cell}.{assay}.h5") for cell in CELLS for assay in ASSAYS}
+    for (cell, assay), target in inpeak.items():
+        track = root / f"features/{cell}.{assay}"
+        write_inpeak(f"{track}.bigWig", f"{track}.narrowPeak.gz", sizes, target, progress=False)
     ppms = {"TFA": TGASTCA, "TFB": TGASTCA[::-1, ::-1].copy()}
     genome = Genome(root / "genome/genome.fa")
     examples, paths = {}, {}

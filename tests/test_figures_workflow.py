@@ -1,13 +1,20 @@
 """The tiny configuration to every figure under real Snakemake, in a copy of the checkout:
-every figure, its numbers and the findings; a rerun does nothing; one figure pulls in only
-its own models; a deleted model reruns only what depends on it."""
+every figure, its numbers and the findings, equal to the numbers recorded from it; a rerun does
+nothing; one figure pulls in only its own models; a deleted model reruns only what depends on
+it.
+
+The recorded numbers (tests/data/tiny_figures) change only when the method does: after such a
+change, rerun with ``NETTIME_RECORD=1`` to record the new numbers, and say why in the commit.
+"""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from helpers import copy_checkout
@@ -76,6 +83,37 @@ def test_every_figure_and_its_numbers(built):
     findings = pd.read_csv(built / "results/findings.tsv", sep="\t")
     assert len(findings) == 12 and set(findings["holds"]) <= {"yes", "no"}
     assert {"mtl_jund", "sampled_jun_family", "features_ct", "crf"} <= set(findings["claim_id"])
+
+
+RECORDED = Path(__file__).resolve().parent / "data" / "tiny_figures"
+
+
+def assert_same_numbers(recorded: pd.DataFrame, measured: pd.DataFrame, name: str) -> None:
+    """Equal tables, numbers to a tolerance that covers float rounding across CPUs (the
+    models are trained on whatever CPU runs the test); p-values more loosely."""
+    assert list(measured.columns) == list(recorded.columns), name
+    assert measured.shape == recorded.shape, name
+    for column in recorded.columns:
+        a, b = recorded[column], measured[column]
+        if a.dtype.kind in "fi" and b.dtype.kind in "fi":
+            tolerance = 0.05 if column.startswith("p") else 5e-3
+            close = np.isclose(a.to_numpy(float), b.to_numpy(float), rtol=0, atol=tolerance,
+                               equal_nan=True)
+            assert close.all(), f"{name}, column {column}: {a[~close]} -> {b[~close]}"
+        elif column != "measured":  # measured: the same numbers, formatted
+            assert (a.astype(str) == b.astype(str)).all(), f"{name}, column {column}"
+
+
+def test_numbers_equal_those_recorded(built):
+    names = sorted(p.name for p in RECORDED.glob("*.tsv"))
+    produced = [f"figures/{f}.tsv" for f in FIGURES] + ["findings.tsv"]
+    assert names == sorted(Path(p).name for p in produced)
+    for path in produced:
+        measured = pd.read_csv(built / "results" / path, sep="\t")
+        if os.environ.get("NETTIME_RECORD"):
+            shutil.copy(built / "results" / path, RECORDED / Path(path).name)
+            continue
+        assert_same_numbers(pd.read_csv(RECORDED / Path(path).name, sep="\t"), measured, path)
 
 
 def test_a_rerun_does_nothing(built):

@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from nettime import __version__, layout
 from nettime.config import ConfigError, load_project, schema_defaults
@@ -135,11 +136,10 @@ def _add_calls_verbs(verbs: argparse._SubParsersAction) -> None:
     common(verb)
     verb.add_argument("--out", required=True, help="CRF parameters (.pt)")
     verb.add_argument("--log", help="training history (TSV)")
-    verb.add_argument("--lr", type=float, default=crf["lr"])
-    verb.add_argument("--steps", type=int, default=crf["steps"])
-    verb.add_argument("--batch-size", type=int, default=crf["batch_size"])
-    verb.add_argument("--eval-every", type=int, default=crf["eval_every"])
-    verb.add_argument("--seed", type=int, default=crf["seed"])
+    for key, kind in (("lr", float), ("steps", int), ("batch_size", int), ("eval_every", int),
+                      ("seed", int)):
+        verb.add_argument(f"--{key.replace('_', '-')}", type=kind, default=crf[key],
+                          help=f"config classify.crf.{key} (default: %(default)s)")
     verb.set_defaults(func=_train_crf)
 
     verb = verbs.add_parser("call", help="per-base calls (HDF5) and called sites (BED)")
@@ -218,19 +218,30 @@ def _add_encode(verbs: argparse._SubParsersAction) -> None:
 # ---- models, training, prediction ---------------------------------------------------------------
 
 
-def _train(args: argparse.Namespace) -> int:
-    from nettime.models.fit import train_model
-    from nettime.models.registry import model_specs, vocabularies
+def _registry_model(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """The configuration and every model spec (those the figures generate too); the model
+    named on the command line must be one."""
+    from nettime.paper.figures import model_registry
 
     project = load_project(args.config)
-    specs = model_specs(project)
+    specs = model_registry(project)
     if args.model not in specs:
-        raise UsageError(f"unknown model {args.model!r}; models in {args.config}: "
+        raise UsageError(f"unknown model {args.model!r}; models of {args.config}: "
                          f"{', '.join(specs) or 'none'}")
+    return project, specs
+
+
+def _train(args: argparse.Namespace) -> int:
+    from nettime.models.fit import train_model
+    from nettime.models.registry import vocabularies
+
+    project, specs = _registry_model(args)
     spec = specs[args.model]
-    init = _under(args.results, layout.model_file(spec.init_from)) if spec.init_from else None
-    result = train_model(spec, project.config, _under(args.results, layout.data_set("train")),
-                         _under(args.results, layout.data_set("valid")),
+    init = (_under(args.results, layout.path("model_file", model=spec.init_from))
+            if spec.init_from else None)
+    result = train_model(spec, project.config,
+                         _under(args.results, layout.path("data_set", split="train")),
+                         _under(args.results, layout.path("data_set", split="valid")),
                          _under(args.results, layout.model_dir(spec.name)),
                          *vocabularies(specs, spec.name), init_path=init)
     print(f"{spec.name}: {result.steps} steps, best validation auPRC {result.best_auprc:.4g} "
@@ -240,16 +251,14 @@ def _train(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from nettime.models.prediction import predict_with_settings
-    from nettime.models.registry import model_specs, predictable
+    from nettime.models.registry import predictable
 
-    project = load_project(args.config)
-    specs = model_specs(project)
-    if args.model not in specs:
-        raise UsageError(f"unknown model {args.model!r}; models in {args.config}: "
-                         f"{', '.join(specs) or 'none'}")
-    out = _under(args.results, layout.predictions(args.model, args.split, args.variant))
-    predict_with_settings(_under(args.results, layout.model_file(args.model)),
-                          _under(args.results, layout.data_set(args.split)), out,
+    project, specs = _registry_model(args)
+    names = {"model": args.model, "split": args.split}
+    out = _under(args.results, layout.path("variant_predictions", **names, variant=args.variant)
+                 if args.variant else layout.path("predictions", **names))
+    predict_with_settings(_under(args.results, layout.path("model_file", model=args.model)),
+                          _under(args.results, layout.path("data_set", split=args.split)), out,
                           args.conditions or predictable(specs, args.model), args.model,
                           args.split, project.config, variant=args.variant)
     print(out)

@@ -439,30 +439,32 @@ def load_project(config_path: str | os.PathLike[str] = "config/config.yaml",
                    cell_features=features.reset_index(drop=True), config_path=config_path)
 
 
+def _repeated_rows(frame: pd.DataFrame, path: str, key: tuple[str, ...], column: str,
+                   message: Any) -> list[Problem]:
+    """A problem for each row whose ``key`` columns repeat an earlier row's;
+    ``message(record, first_row)`` says what is wrong."""
+    problems, first = [], {}
+    for rec in frame.to_dict("records"):
+        value = tuple(rec[c] for c in key)
+        if value in first:
+            problems.append(Problem(path, message(rec, first[value]), line=rec["_line"],
+                                    row=rec["_row"], column=column))
+        else:
+            first[value] = rec["_row"]
+    return problems
+
+
 def _cross_check(config: dict[str, Any], config_path: str, conditions: pd.DataFrame,
                  conditions_path: str, features: pd.DataFrame,
                  features_path: str) -> list[Problem]:
-    problems = []
-    seen: dict[tuple[str, str], int] = {}
-    for rec in conditions.to_dict("records"):
-        key = (rec["tf"], rec["cell_type"])
-        if key in seen:
-            problems.append(Problem(conditions_path, f"duplicate condition {rec['tf']} in "
-                                    f"{rec['cell_type']} (first given in row {seen[key]}); each "
-                                    "(tf, cell_type) pair may appear once", line=rec["_line"],
-                                    row=rec["_row"], column="tf"))
-        else:
-            seen[key] = rec["_row"]
-    seen_features: dict[tuple[str, str], int] = {}
-    for rec in features.to_dict("records"):
-        key = (rec["cell_type"], rec["assay"])
-        if key in seen_features:
-            problems.append(Problem(features_path, f"duplicate assay {rec['assay']} for "
-                                    f"{rec['cell_type']} (first given in row "
-                                    f"{seen_features[key]})", line=rec["_line"],
-                                    row=rec["_row"], column="assay"))
-        else:
-            seen_features[key] = rec["_row"]
+    problems = _repeated_rows(
+        conditions, conditions_path, ("tf", "cell_type"), "tf",
+        lambda rec, first: f"duplicate condition {rec['tf']} in {rec['cell_type']} (first "
+                           f"given in row {first}); each (tf, cell_type) pair may appear once")
+    problems += _repeated_rows(
+        features, features_path, ("cell_type", "assay"), "assay",
+        lambda rec, first: f"duplicate assay {rec['assay']} for {rec['cell_type']} (first "
+                           f"given in row {first})")
     featured = set(features["cell_type"])
     for rec in conditions.to_dict("records"):
         if rec["cell_type"] not in featured:

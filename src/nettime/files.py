@@ -23,7 +23,8 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from types import TracebackType
+from typing import IO, Self
 
 PathLike = str | os.PathLike[str]
 
@@ -58,6 +59,49 @@ def atomic_output(path: PathLike, suffix: str = "") -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+class AtomicWriter:
+    """Base of writers whose file appears under its name only when they close without error
+    (use them as context managers). A subclass opens ``self.tmp`` inside :meth:`opening` (an
+    error there removes the temporary file) and closes what it opened in
+    :meth:`close_handles`."""
+
+    def __init__(self, path: PathLike, suffix: str = ""):
+        self._atomic = atomic_output(path, suffix=suffix)
+        self.tmp = self._atomic.__enter__()
+
+    @contextlib.contextmanager
+    def opening(self) -> Iterator[None]:
+        """Wrap the subclass's set-up: on an error the writer closes and nothing is left."""
+        try:
+            yield
+        except BaseException as error:
+            self.close(error)
+            raise
+
+    def close_handles(self) -> None:
+        """Close what the subclass opened on ``self.tmp`` (possibly only in part)."""
+
+    def close(self, error: BaseException | None = None) -> None:
+        """Close the file and, unless ``error`` is given, move it into place."""
+        try:
+            self.close_handles()
+        except BaseException as closing:
+            error = error or closing
+            raise
+        finally:
+            if error is None:
+                self._atomic.__exit__(None, None, None)
+            else:
+                self._atomic.__exit__(type(error), error, error.__traceback__)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close(error)
 
 
 def _fsync_file(path: Path) -> None:

@@ -2,8 +2,9 @@
 vocabularies that name them (splits, label sets, assays, prediction variants).
 
 The Snakefile, the workflow scripts and the command line all build paths here, so a file has
-one name everywhere. Each function returns a relative path; give it Snakemake wildcards
-(``"{model}"``) to get a pattern. Nothing here touches the disk.
+one name everywhere: :data:`FILES` is the table of every file, :func:`path` fills a template
+(give it Snakemake wildcards, ``model="{model}"``, to get a pattern). Paths are relative to the
+working directory. Nothing here touches the disk.
 """
 
 from __future__ import annotations
@@ -28,198 +29,112 @@ RESULTS = "results"
 RESOURCES = "resources"
 
 
-# ---- acquired data: resources/{source}/, the same layout for every source -----------------
-
-def resources(source: str) -> str:
-    return f"{RESOURCES}/{source}"
-
-
-def genome_fasta(source: str) -> str:
-    return f"{RESOURCES}/{source}/genome/genome.fa"
-
-
-def chrom_sizes(source: str) -> str:
-    return f"{RESOURCES}/{source}/genome/chrom.sizes"
-
-
-def blacklist(source: str) -> str:
-    return f"{RESOURCES}/{source}/genome/blacklist.bed"
-
-
-def condition_peaks(source: str, condition: str, label_set: str) -> str:
-    """Conserved or relaxed ChIP-seq peaks of a condition ``TF.cell``."""
-    return f"{RESOURCES}/{source}/peaks/{condition}.{label_set}.narrowPeak.gz"
-
-
-def feature_peaks(source: str, cell: str, assay: str) -> str:
-    return f"{RESOURCES}/{source}/features/{cell}.{assay}.narrowPeak.gz"
-
-
-def feature_signal(source: str, cell: str, assay: str) -> str:
-    return f"{RESOURCES}/{source}/features/{cell}.{assay}.bigWig"
-
-
-# ---- the simulated source: its ground truth and portal metadata ------------------------------
+#: Every file of the pipeline, by name: (path template, what it holds). The fields in braces
+#: are filled by :func:`path`.
+FILES: dict[str, tuple[str, str]] = {
+    # acquired data: the same layout for every source (simulated, encode)
+    "genome": ("resources/{source}/genome/genome.fa", "the genome FASTA (its .fai beside it)"),
+    "chrom_sizes": ("resources/{source}/genome/chrom.sizes", "chromosome sizes"),
+    "blacklist": ("resources/{source}/genome/blacklist.bed", "regions excluded from examples"),
+    "condition_peaks": ("resources/{source}/peaks/{condition}.{label_set}.narrowPeak.gz",
+                        "conserved or relaxed ChIP-seq peaks of a condition TF.cell"),
+    "feature_peaks": ("resources/{source}/features/{cell}.{assay}.narrowPeak.gz",
+                      "peak calls of a cell type's assay"),
+    "feature_signal": ("resources/{source}/features/{cell}.{assay}.bigWig",
+                       "signal track of a cell type's assay"),
+    "simulated_sites": ("resources/simulated/truth/{condition}.sites.bed",
+                        "ground-truth binding sites of a simulated condition"),
+    "simulated_portal_table": ("resources/simulated/portal/files.tsv",
+                               "the simulated portal's files (accession, md5, size)"),
+    "encode_resolved": ("resources/encode/resolved.tsv",
+                        "the lock-table entries this configuration uses"),
+    # data sets
+    "examples": ("results/examples/{split}.bed", "example windows of a split"),
+    "labels": ("results/labels/{split}/{condition}.h5",
+               "packed base labels (conserved, relaxed) of a condition on a split"),
+    "inpeak_signal": ("results/features/signals/{cell}.{assay}.h5",
+                      "a bigWig's values inside its peaks, as runs"),
+    "feature_stats": ("results/features/stats/{split}.json",
+                      "z-score statistics of every track over a split"),
+    "data_set": ("results/data/{split}.h5", "the HDF5 data set of a split"),
+    # models and predictions
+    "model_file": ("results/models/{model}/model.pt", "a trained model's best checkpoint"),
+    "model_log": ("results/models/{model}/log.tsv", "its training log"),
+    "model_spec": ("results/models/{model}/spec.yaml",
+                   "the spec it was trained with, vocabularies, training summary"),
+    "model_embeddings": ("results/models/{model}/embeddings.tsv",
+                         "its trained embedding vectors"),
+    "predictions": ("results/predictions/{model}/{split}.h5",
+                    "a model's predictions file on a split"),
+    "variant_predictions": ("results/predictions/{model}/{split}.{variant}.h5",
+                            "predictions with embeddings replaced at prediction time"),
+    "track": ("results/tracks/{model}/{condition}.bigWig",
+              "a condition's test-split probabilities for genome browsers"),
+    # binary calls
+    "thresholds": ("results/classify/{model}/thresholds.tsv",
+                   "validation IOU of each random threshold, the best marked"),
+    "crf": ("results/classify/{model}/crf.pt", "the fitted CRF"),
+    "crf_log": ("results/classify/{model}/crf_log.tsv", "the CRF's training history"),
+    "calls": ("results/calls/{model}/{split}.h5", "per-base calls of threshold and CRF"),
+    "called_sites": ("results/calls/{model}/{split}.{method}.bed",
+                     "called sites of one method (threshold or crf)"),
+    # metrics, figures, findings
+    "metrics": ("results/metrics/{model}/{split}.tsv",
+                "every metric of a model on a split, with calls"),
+    "metrics_of": ("results/metrics/{model}/{split}.{kind}.tsv",
+                   "auPRC/AP only (kind probability or a prediction variant), or statistics "
+                   "across conditions (kind summary or wilcoxon)"),
+    "figure_pdf": ("results/figures/{name}.pdf", "a figure"),
+    "figure_tsv": ("results/figures/{name}.tsv", "the numbers a figure shows"),
+    "findings": ("results/findings.tsv", "the paper's claims judged on this run"),
+}
 
 SIMULATED = f"{RESOURCES}/simulated"
+ENCODE = f"{RESOURCES}/encode"
+
+
+def path(name: str, /, **fields: str) -> str:
+    """The path of file ``name`` of :data:`FILES` with its fields filled in.
+
+    Raises
+    ------
+    KeyError
+        Naming the unknown file, or the fields a template needs and did not get.
+    """
+    if name not in FILES:
+        raise KeyError(f"no file {name!r} in the layout; files: {', '.join(FILES)}")
+    template = FILES[name][0]
+    try:
+        return template.format(**fields)
+    except KeyError as missing:
+        raise KeyError(f"{name} ({template}) needs field {missing}") from None
+
+
+def model_dir(model: str) -> str:
+    """The folder of a model's checkpoints, log and spec."""
+    return path("model_file", model=model).rsplit("/", 1)[0]
 
 
 def simulated_world() -> dict[str, str]:
     """Files of the simulation's world stage, by role."""
+    truth = f"{SIMULATED}/truth"
     return {
-        "fasta": genome_fasta("simulated"),
-        "fai": genome_fasta("simulated") + ".fai",
-        "sizes": chrom_sizes("simulated"),
-        "blacklist": blacklist("simulated"),
-        "world": f"{SIMULATED}/truth/world.json",
-        "gaps": f"{SIMULATED}/truth/gaps.bed",
-        "elements": f"{SIMULATED}/truth/elements.tsv",
-        "sites": f"{SIMULATED}/truth/sites.bed",
-        "decoys": f"{SIMULATED}/truth/decoys.bed",
-        "binding": f"{SIMULATED}/truth/binding.tsv.gz",
+        "fasta": path("genome", source="simulated"),
+        "fai": path("genome", source="simulated") + ".fai",
+        "sizes": path("chrom_sizes", source="simulated"),
+        "blacklist": path("blacklist", source="simulated"),
+        "world": f"{truth}/world.json", "gaps": f"{truth}/gaps.bed",
+        "elements": f"{truth}/elements.tsv", "sites": f"{truth}/sites.bed",
+        "decoys": f"{truth}/decoys.bed", "binding": f"{truth}/binding.tsv.gz",
         "meme": f"{SIMULATED}/motifs/planted.meme",
     }
 
 
-def simulated_sites(condition: str) -> str:
-    """Ground-truth binding sites of a simulated condition."""
-    return f"{SIMULATED}/truth/{condition}.sites.bed"
-
-
-def simulated_portal_table() -> str:
-    return f"{SIMULATED}/portal/files.tsv"
-
-
-# ---- the ENCODE source -----------------------------------------------------------------------
-
-ENCODE = f"{RESOURCES}/encode"
-
-
-def encode_resolved() -> str:
-    """The part of the lock table this configuration uses (the resolution checkpoint)."""
-    return f"{ENCODE}/resolved.tsv"
-
-
-# ---- data sets ---------------------------------------------------------------------------------
-
-def examples(split: str) -> str:
-    """Example windows of a split (BED)."""
-    return f"{RESULTS}/examples/{split}.bed"
-
-
-def labels(split: str, condition: str) -> str:
-    """Packed base labels (conserved, relaxed) of a condition on a split's examples."""
-    return f"{RESULTS}/labels/{split}/{condition}.h5"
-
-
-def inpeak_signal(cell: str, assay: str) -> str:
-    """A (cell type, assay) bigWig's values inside its peaks (independent of the examples)."""
-    return f"{RESULTS}/features/signals/{cell}.{assay}.h5"
-
-
-def feature_stats(split: str) -> str:
-    """Z-score statistics of every track over a split."""
-    return f"{RESULTS}/features/stats/{split}.json"
-
-
-def data_set(split: str) -> str:
-    return f"{RESULTS}/data/{split}.h5"
-
-
-# ---- models and their predictions ----------------------------------------------------------------
-
-def model_dir(model: str) -> str:
-    return f"{RESULTS}/models/{model}"
-
-
-def model_file(model: str) -> str:
-    """The best checkpoint of a trained model."""
-    return f"{RESULTS}/models/{model}/model.pt"
-
-
-def model_log(model: str) -> str:
-    return f"{RESULTS}/models/{model}/log.tsv"
-
-
-def model_spec(model: str) -> str:
-    """The spec a model was trained with, its vocabularies and training summary (YAML)."""
-    return f"{RESULTS}/models/{model}/spec.yaml"
-
-
-def model_embeddings(model: str) -> str:
-    """The trained embedding vectors of a model (TSV)."""
-    return f"{RESULTS}/models/{model}/embeddings.tsv"
-
-
-def predictions(model: str, split: str, variant: str | None = None) -> str:
-    """A model's predictions file on a split (:mod:`nettime.data.predictions`)."""
-    suffix = f".{variant}" if variant else ""
-    return f"{RESULTS}/predictions/{model}/{split}{suffix}.h5"
-
-
-def track(model: str, condition: str) -> str:
-    """A genome-browser track of a condition's test-split probabilities."""
-    return f"{RESULTS}/tracks/{model}/{condition}.bigWig"
-
-
-# ---- binary calls ----------------------------------------------------------------------------
-
-def thresholds(model: str) -> str:
-    return f"{RESULTS}/classify/{model}/thresholds.tsv"
-
-
-def crf(model: str) -> str:
-    return f"{RESULTS}/classify/{model}/crf.pt"
-
-
-def crf_log(model: str) -> str:
-    return f"{RESULTS}/classify/{model}/crf_log.tsv"
-
-
-def calls(model: str, split: str) -> str:
-    """Per-base calls of both methods (HDF5)."""
-    return f"{RESULTS}/calls/{model}/{split}.h5"
-
-
-def called_sites(model: str, split: str, method: str) -> str:
-    """Called sites of one method (``threshold`` or ``crf``) as BED."""
-    return f"{RESULTS}/calls/{model}/{split}.{method}.bed"
-
-
-# ---- metrics -----------------------------------------------------------------------------------
-
-def metrics(model: str, split: str, kind: str | None = None) -> str:
-    """A model's metric table on a split.
-
-    ``kind`` None: every metric with calls; ``probability``: auPRC and AP only (what the
-    figures that compare models read); a prediction variant's name: that variant's auPRC and
-    AP; ``summary`` / ``wilcoxon``: statistics across conditions.
-    """
-    suffix = f".{kind}" if kind else ""
-    return f"{RESULTS}/metrics/{model}/{split}{suffix}.tsv"
-
-
-# ---- figures and findings ------------------------------------------------------------------------
-
-def figure_pdf(name: str) -> str:
-    return f"{RESULTS}/figures/{name}.pdf"
-
-
-def figure_tsv(name: str) -> str:
-    """The numbers a figure shows."""
-    return f"{RESULTS}/figures/{name}.tsv"
-
-
-def findings() -> str:
-    """The paper's claims judged on this run."""
-    return f"{RESULTS}/findings.tsv"
-
-
-# ---- logs and rule benchmarks ------------------------------------------------------------------
-
 def log(name: str) -> str:
+    """A rule's log file."""
     return f"logs/{name}.log"
 
 
 def benchmark(name: str) -> str:
+    """A rule's benchmark record (wall and CPU time, memory)."""
     return f"{RESULTS}/benchmarks/{name}.tsv"

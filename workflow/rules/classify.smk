@@ -6,10 +6,10 @@
 
 rule search_threshold:
     input:
-        predictions=layout.predictions("{model}", "valid"),
-        data=layout.data_set("valid"),
+        predictions=layout.path("predictions", model="{model}", split="valid"),
+        data=layout.path("data_set", split="valid"),
     output:
-        table=layout.thresholds("{model}"),
+        table=layout.path("thresholds", model="{model}"),
     log:
         layout.log("classify/{model}/search_threshold"),
     benchmark:
@@ -28,11 +28,11 @@ rule search_threshold:
 
 rule train_crf:
     input:
-        predictions=layout.predictions("{model}", "valid"),
-        data=layout.data_set("valid"),
+        predictions=layout.path("predictions", model="{model}", split="valid"),
+        data=layout.path("data_set", split="valid"),
     output:
-        crf=layout.crf("{model}"),
-        log_table=layout.crf_log("{model}"),
+        crf=layout.path("crf", model="{model}"),
+        log_table=layout.path("crf_log", model="{model}"),
     log:
         layout.log("classify/{model}/train_crf"),
     benchmark:
@@ -52,14 +52,18 @@ rule train_crf:
 
 rule call_sites:
     input:
-        predictions=layout.predictions("{model}", "{split}"),
-        data=layout.data_set("{split}"),
-        thresholds=layout.thresholds("{model}"),
-        crf=layout.crf("{model}"),
+        predictions=layout.path("predictions", model="{model}", split="{split}"),
+        data=layout.path("data_set", split="{split}"),
+        thresholds=layout.path("thresholds", model="{model}"),
+        crf=layout.path("crf", model="{model}"),
     output:
-        calls=layout.calls("{model}", "{split}"),
-        threshold_bed=layout.called_sites("{model}", "{split}", "threshold"),
-        crf_bed=layout.called_sites("{model}", "{split}", "crf"),
+        calls=layout.path("calls", model="{model}", split="{split}"),
+        threshold_bed=layout.path(
+            "called_sites", model="{model}", split="{split}", method="threshold"
+        ),
+        crf_bed=layout.path(
+            "called_sites", model="{model}", split="{split}", method="crf"
+        ),
     log:
         layout.log("calls/{model}/{split}"),
     benchmark:

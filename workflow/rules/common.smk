@@ -5,14 +5,8 @@ import sys
 
 from nettime import layout
 from nettime.config import ConfigError, load_project
-from nettime.models.registry import (
-    model_specs,
-    predictable,
-    training_settings,
-    vocabularies,
-)
-from nettime.paper.experiments import families
-from nettime.paper.figures import caption, figure_models, plan_figures, plan_record
+from nettime.models.registry import predictable, training_settings, vocabularies
+from nettime.paper.figures import caption, model_registry, plan_figures, plan_record
 
 
 def _stop(title, error):
@@ -33,15 +27,15 @@ def _load():
             from nettime.sources.simulate.common import panel_motifs
 
             panel_motifs(project)
-        # The paper's experiments add the models their figures need to the registry.
-        generated = figure_models(project)
-        project.config["models"] = {**(project.config.get("models") or {}), **generated}
-        return project, list(generated), model_specs(project), plan_figures(project)
+        user_models = list(project.config.get("models") or {})
+        # The figures add the models they need to the registry.
+        models = model_registry(project)
+        return project, user_models, models, plan_figures(project)
     except ConfigError as error:
         _stop("Invalid configuration", error)
 
 
-PROJECT, EXPERIMENT_MODELS, MODELS, FIGURES = _load()
+PROJECT, USER_MODELS, MODELS, FIGURES = _load()
 SOURCE = PROJECT.source
 CONDITIONS = PROJECT.condition_names()
 CELL_ASSAYS = list(
@@ -55,21 +49,24 @@ DEFAULT_MODEL = "multitask"
 # ---- acquired data: the same layout for every source -----------------------------------------
 def acquired_data():
     """Every acquired file of the configured panel."""
-    fasta = layout.genome_fasta(SOURCE)
+    fasta = layout.path("genome", source=SOURCE)
     files = [
         fasta,
         fasta + ".fai",
-        layout.chrom_sizes(SOURCE),
-        layout.blacklist(SOURCE),
+        layout.path("chrom_sizes", source=SOURCE),
+        layout.path("blacklist", source=SOURCE),
     ]
     for condition in CONDITIONS:
         files += [
-            layout.condition_peaks(SOURCE, condition, s) for s in layout.LABEL_SETS
+            layout.path(
+                "condition_peaks", source=SOURCE, condition=condition, label_set=s
+            )
+            for s in layout.LABEL_SETS
         ]
     for cell, assay in CELL_ASSAYS:
         files += [
-            layout.feature_peaks(SOURCE, cell, assay),
-            layout.feature_signal(SOURCE, cell, assay),
+            layout.path("feature_peaks", source=SOURCE, cell=cell, assay=assay),
+            layout.path("feature_signal", source=SOURCE, cell=cell, assay=assay),
         ]
     return files
 
@@ -77,7 +74,7 @@ def acquired_data():
 def peak_files():
     """Conserved and relaxed peaks of every condition."""
     return [
-        layout.condition_peaks(SOURCE, c, s)
+        layout.path("condition_peaks", source=SOURCE, condition=c, label_set=s)
         for c in CONDITIONS
         for s in layout.LABEL_SETS
     ]
@@ -85,7 +82,10 @@ def peak_files():
 
 # ---- data sets -------------------------------------------------------------------------------
 def inpeak_signals():
-    return [layout.inpeak_signal(cell, assay) for cell, assay in CELL_ASSAYS]
+    return [
+        layout.path("inpeak_signal", cell=cell, assay=assay)
+        for cell, assay in CELL_ASSAYS
+    ]
 
 
 def motif_specs():
@@ -99,7 +99,7 @@ def motif_specs():
 def normalisation_stats(wildcards):
     """Statistics a split is z-scored with: the training split's, or its own (per_split)."""
     per_split = PROJECT.config["normalisation"] == "per_split"
-    return layout.feature_stats(wildcards.split if per_split else "train")
+    return layout.path("feature_stats", split=wildcards.split if per_split else "train")
 
 
 # ---- models ----------------------------------------------------------------------------------
@@ -109,16 +109,22 @@ def model_files(model, splits=("valid", "test"), variants=(), tracks=False):
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; models: {', '.join(MODELS)}")
     files = [
-        layout.model_file(model),
-        layout.model_log(model),
-        layout.model_spec(model),
+        layout.path("model_file", model=model),
+        layout.path("model_log", model=model),
+        layout.path("model_spec", model=model),
     ]
-    files += [layout.predictions(model, s) for s in splits]
-    files += [layout.predictions(model, s, v) for s in splits for v in variants]
+    files += [layout.path("predictions", model=model, split=s) for s in splits]
+    files += [
+        layout.path("variant_predictions", model=model, split=s, variant=v)
+        for s in splits
+        for v in variants
+    ]
     if tracks:
         known = predictable(MODELS, model)
         files += [
-            layout.track(model, c) for c in MODELS[model].conditions if c in known
+            layout.path("track", model=model, condition=c)
+            for c in MODELS[model].conditions
+            if c in known
         ]
     return files
 
@@ -126,7 +132,7 @@ def model_files(model, splits=("valid", "test"), variants=(), tracks=False):
 def model_init(wildcards):
     """model.pt of the model a spec fine-tunes, or nothing for a scratch model."""
     base = MODELS[wildcards.model].init_from
-    return [layout.model_file(base)] if base else []
+    return [layout.path("model_file", model=base)] if base else []
 
 
 def model_training_params(model):
@@ -142,18 +148,18 @@ def gpu_resources():
     return {} if TRAINING["device"] == "cpu" else {"gpu": TRAINING["gpus"]}
 
 
-def user_models():
-    """Models of config `models:` (those the figures generate are asked for by them)."""
-    return [m for m in MODELS if m not in EXPERIMENT_MODELS]
-
-
 def evaluation_files(split="test"):
     """Calls (BED), metric tables, summaries and Wilcoxon tests of every user model."""
     files = []
-    for model in user_models():
-        files += [layout.called_sites(model, split, m) for m in ("threshold", "crf")]
+    for model in USER_MODELS:
         files += [
-            layout.metrics(model, split, kind) for kind in (None, "summary", "wilcoxon")
+            layout.path("called_sites", model=model, split=split, method=m)
+            for m in ("threshold", "crf")
+        ]
+        files.append(layout.path("metrics", model=model, split=split))
+        files += [
+            layout.path("metrics_of", model=model, split=split, kind=kind)
+            for kind in ("summary", "wilcoxon")
         ]
     return files
 
@@ -163,7 +169,9 @@ def figure_input(name):
     """A figure's files and its models' checkpoints: a deleted model is retrained and the
     figure redrawn (a metric file alone would hide it)."""
     figure, plan = FIGURES[name]
-    return flat_paths(plan.files) + [layout.model_file(m) for m in plan.models]
+    return flat_paths(plan.files) + [
+        layout.path("model_file", model=m) for m in plan.models
+    ]
 
 
 def flat_paths(files):
@@ -177,8 +185,11 @@ def figure_files():
     """Every planned figure, its numbers and the findings table."""
     files = []
     for name in FIGURES:
-        files += [layout.figure_pdf(name), layout.figure_tsv(name)] + figure_input(name)
-    return list(dict.fromkeys(files)) + ([layout.findings()] if FIGURES else [])
+        files += [
+            layout.path("figure_pdf", name=name),
+            layout.path("figure_tsv", name=name),
+        ] + figure_input(name)
+    return list(dict.fromkeys(files)) + ([layout.path("findings")] if FIGURES else [])
 
 
 # ---- what `snakemake` with no target builds ----------------------------------------------------
@@ -187,7 +198,7 @@ def all_targets():
     targets = acquired_data()
     if SOURCE == "simulated":
         targets += simulated_files()
-    targets += [layout.data_set(split) for split in layout.SPLITS]
+    targets += [layout.path("data_set", split=split) for split in layout.SPLITS]
     if DEFAULT_MODEL in MODELS:
         targets += model_files(DEFAULT_MODEL, tracks=True)
     targets += evaluation_files("test")

@@ -10,7 +10,7 @@
 # outputs by condition / cell type / assay (known from the sheets), so `snakemake -n` lists them
 # before resolution; they read resolved.tsv as ancient() input, so re-resolving (a new sheet row)
 # does not redo finished downloads. A pinned accession is a param: changing it redoes that file.
-ENCODE_RESOLVED = layout.encode_resolved()
+ENCODE_RESOLVED = layout.path("encode_resolved")
 
 
 def encode_pins(kind, key):
@@ -57,9 +57,9 @@ rule encode_genome:
     input:
         ancient(ENCODE_RESOLVED),
     output:
-        fasta=layout.genome_fasta("encode"),
-        fai=layout.genome_fasta("encode") + ".fai",
-        sizes=layout.chrom_sizes("encode"),
+        fasta=layout.path("genome", source="encode"),
+        fai=layout.path("genome", source="encode") + ".fai",
+        sizes=layout.path("chrom_sizes", source="encode"),
     log:
         "logs/encode/genome.log",
     benchmark:
@@ -84,7 +84,7 @@ rule encode_blacklist:
     input:
         ancient(ENCODE_RESOLVED),
     output:
-        layout.blacklist("encode"),
+        layout.path("blacklist", source="encode"),
     log:
         "logs/encode/blacklist.log",
     conda:
@@ -107,7 +107,12 @@ rule encode_condition_peaks:
     input:
         ancient(ENCODE_RESOLVED),
     output:
-        layout.condition_peaks("encode", "{condition}", "{label_set}"),
+        layout.path(
+            "condition_peaks",
+            source="encode",
+            condition="{condition}",
+            label_set="{label_set}",
+        ),
     log:
         "logs/encode/peaks/{condition}.{label_set}.log",
     conda:
@@ -130,7 +135,7 @@ rule encode_feature_peaks:
     input:
         ancient(ENCODE_RESOLVED),
     output:
-        layout.feature_peaks("encode", "{cell}", "{assay}"),
+        layout.path("feature_peaks", source="encode", cell="{cell}", assay="{assay}"),
     log:
         "logs/encode/features/{cell}.{assay}.peaks.log",
     conda:
@@ -153,7 +158,7 @@ rule encode_feature_signal:
     input:
         ancient(ENCODE_RESOLVED),
     output:
-        layout.feature_signal("encode", "{cell}", "{assay}"),
+        layout.path("feature_signal", source="encode", cell="{cell}", assay="{assay}"),
     log:
         "logs/encode/features/{cell}.{assay}.signal.log",
     benchmark:

@@ -8,11 +8,11 @@ ruleorder: evaluate_probability > evaluate_variant
 
 rule evaluate:
     input:
-        predictions=layout.predictions("{model}", "{split}"),
-        data=layout.data_set("{split}"),
-        calls=layout.calls("{model}", "{split}"),
+        predictions=layout.path("predictions", model="{model}", split="{split}"),
+        data=layout.path("data_set", split="{split}"),
+        calls=layout.path("calls", model="{model}", split="{split}"),
     output:
-        table=layout.metrics("{model}", "{split}"),
+        table=layout.path("metrics", model="{model}", split="{split}"),
     log:
         layout.log("metrics/{model}/{split}"),
     benchmark:
@@ -32,10 +32,12 @@ rule evaluate:
 rule evaluate_probability:
     # auPRC and AP only: the figures that compare models need no calls (no threshold or CRF).
     input:
-        predictions=layout.predictions("{model}", "{split}"),
-        data=layout.data_set("{split}"),
+        predictions=layout.path("predictions", model="{model}", split="{split}"),
+        data=layout.path("data_set", split="{split}"),
     output:
-        table=layout.metrics("{model}", "{split}", "probability"),
+        table=layout.path(
+            "metrics_of", model="{model}", split="{split}", kind="probability"
+        ),
     log:
         layout.log("metrics/{model}/{split}.probability"),
     conda:
@@ -54,10 +56,17 @@ rule evaluate_variant:
     # Predictions made differently (e.g. random embeddings at prediction time, Fig 4a):
     # auPRC and AP only (no calls are made from them), with method = the variant's name.
     input:
-        predictions=layout.predictions("{model}", "{split}", "{variant}"),
-        data=layout.data_set("{split}"),
+        predictions=layout.path(
+            "variant_predictions",
+            model="{model}",
+            split="{split}",
+            variant="{variant}",
+        ),
+        data=layout.path("data_set", split="{split}"),
     output:
-        table=layout.metrics("{model}", "{split}", "{variant}"),
+        table=layout.path(
+            "metrics_of", model="{model}", split="{split}", kind="{variant}"
+        ),
     log:
         layout.log("metrics/{model}/{split}.{variant}"),
     wildcard_constraints:
@@ -76,10 +85,14 @@ rule evaluate_variant:
 
 rule summarize_metrics:
     input:
-        table=layout.metrics("{model}", "{split}"),
+        table=layout.path("metrics", model="{model}", split="{split}"),
     output:
-        summary=layout.metrics("{model}", "{split}", "summary"),
-        wilcoxon=layout.metrics("{model}", "{split}", "wilcoxon"),
+        summary=layout.path(
+            "metrics_of", model="{model}", split="{split}", kind="summary"
+        ),
+        wilcoxon=layout.path(
+            "metrics_of", model="{model}", split="{split}", kind="wilcoxon"
+        ),
     log:
         layout.log("metrics/{model}/{split}.summary"),
     conda:

@@ -4,11 +4,15 @@
 
 rule inpeak_signal:
     input:
-        bigwig=lambda w: layout.feature_signal(SOURCE, w.cell, w.assay),
-        peaks=lambda w: layout.feature_peaks(SOURCE, w.cell, w.assay),
-        sizes=layout.chrom_sizes(SOURCE),
+        bigwig=lambda w: layout.path(
+            "feature_signal", source=SOURCE, cell=w.cell, assay=w.assay
+        ),
+        peaks=lambda w: layout.path(
+            "feature_peaks", source=SOURCE, cell=w.cell, assay=w.assay
+        ),
+        sizes=layout.path("chrom_sizes", source=SOURCE),
     output:
-        layout.inpeak_signal("{cell}", "{assay}"),
+        layout.path("inpeak_signal", cell="{cell}", assay="{assay}"),
     log:
         layout.log("features/signals/{cell}.{assay}"),
     benchmark:
@@ -29,12 +33,12 @@ rule inpeak_signal:
 
 rule feature_stats:
     input:
-        examples=layout.examples("{split}"),
+        examples=layout.path("examples", split="{split}"),
         signals=inpeak_signals(),
-        fasta=layout.genome_fasta(SOURCE),
-        fai=layout.genome_fasta(SOURCE) + ".fai",
+        fasta=layout.path("genome", source=SOURCE),
+        fai=layout.path("genome", source=SOURCE) + ".fai",
     output:
-        layout.feature_stats("{split}"),
+        layout.path("feature_stats", split="{split}"),
     log:
         layout.log("features/stats/{split}"),
     benchmark:
@@ -56,14 +60,16 @@ rule feature_stats:
 
 rule dataset:
     input:
-        examples=layout.examples("{split}"),
-        labels=lambda w: [layout.labels(w.split, c) for c in CONDITIONS],
+        examples=layout.path("examples", split="{split}"),
+        labels=lambda w: [
+            layout.path("labels", split=w.split, condition=c) for c in CONDITIONS
+        ],
         signals=inpeak_signals(),
         stats=normalisation_stats,
-        fasta=layout.genome_fasta(SOURCE),
-        fai=layout.genome_fasta(SOURCE) + ".fai",
+        fasta=layout.path("genome", source=SOURCE),
+        fai=layout.path("genome", source=SOURCE) + ".fai",
     output:
-        layout.data_set("{split}"),
+        layout.path("data_set", split="{split}"),
     log:
         layout.log("data/{split}"),
     benchmark:

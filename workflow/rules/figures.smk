@@ -12,19 +12,19 @@ for name, (figure, plan) in FIGURES.items():
             figure_input(name),
         output:
             pdf=report(
-                layout.figure_pdf(name),
+                layout.path("figure_pdf", name=name),
                 caption="../report/figure.rst",
                 category="Figures",
                 subcategory=figure.title,
             ),
             tsv=(
                 report(
-                    layout.figure_tsv(name),
+                    layout.path("figure_tsv", name=name),
                     caption="../report/table.rst",
                     category="Tables",
                 )
                 if figure.table_caption
-                else layout.figure_tsv(name)
+                else layout.path("figure_tsv", name=name)
             ),
         log:
             layout.log(f"figures/{name}"),
@@ -45,13 +45,13 @@ for name, (figure, plan) in FIGURES.items():
 rule findings:
     input:
         # Every figure's numbers, and the files its claims may read besides them.
-        **{name: layout.figure_tsv(name) for name in FIGURES},
+        **{name: layout.path("figure_tsv", name=name) for name in FIGURES},
         planned=[
             path for name in FIGURES for path in flat_paths(FIGURES[name][1].files)
         ],
     output:
         report(
-            layout.findings(),
+            layout.path("findings"),
             caption="../report/findings.rst",
             category="Findings",
         ),

@@ -5,12 +5,12 @@
 rule examples:
     input:
         peaks=peak_files(),
-        fasta=layout.genome_fasta(SOURCE),
-        fai=layout.genome_fasta(SOURCE) + ".fai",
-        sizes=layout.chrom_sizes(SOURCE),
-        blacklist=layout.blacklist(SOURCE),
+        fasta=layout.path("genome", source=SOURCE),
+        fai=layout.path("genome", source=SOURCE) + ".fai",
+        sizes=layout.path("chrom_sizes", source=SOURCE),
+        blacklist=layout.path("blacklist", source=SOURCE),
     output:
-        layout.examples("{split}"),
+        layout.path("examples", split="{split}"),
     log:
         layout.log("examples/{split}"),
     benchmark:
@@ -30,11 +30,21 @@ rule examples:
 
 rule labels:
     input:
-        examples=layout.examples("{split}"),
-        conserved=lambda w: layout.condition_peaks(SOURCE, w.condition, "conserved"),
-        relaxed=lambda w: layout.condition_peaks(SOURCE, w.condition, "relaxed"),
+        examples=layout.path("examples", split="{split}"),
+        conserved=lambda w: layout.path(
+            "condition_peaks",
+            source=SOURCE,
+            condition=w.condition,
+            label_set="conserved",
+        ),
+        relaxed=lambda w: layout.path(
+            "condition_peaks",
+            source=SOURCE,
+            condition=w.condition,
+            label_set="relaxed",
+        ),
     output:
-        layout.labels("{split}", "{condition}"),
+        layout.path("labels", split="{split}", condition="{condition}"),
     log:
         layout.log("labels/{split}/{condition}"),
     conda:

@@ -10,8 +10,10 @@ SIM_WORLD = layout.simulated_world()
 def simulated_files():
     """Simulated-only outputs: ground truth per condition and the portal metadata."""
     files = list(SIM_WORLD.values())
-    files += [layout.simulated_sites(condition) for condition in CONDITIONS]
-    files += [layout.simulated_portal_table()]
+    files += [
+        layout.path("simulated_sites", condition=condition) for condition in CONDITIONS
+    ]
+    files += [layout.path("simulated_portal_table")]
     files += [f"{layout.SIMULATED}/{path}" for path in portal_json_paths(PROJECT)]
     return files
 
@@ -51,9 +53,19 @@ rule simulate_condition:
         gaps=SIM_WORLD["gaps"],
         blacklist=SIM_WORLD["blacklist"],
     output:
-        conserved=layout.condition_peaks("simulated", "{condition}", "conserved"),
-        relaxed=layout.condition_peaks("simulated", "{condition}", "relaxed"),
-        sites=layout.simulated_sites("{condition}"),
+        conserved=layout.path(
+            "condition_peaks",
+            source="simulated",
+            condition="{condition}",
+            label_set="conserved",
+        ),
+        relaxed=layout.path(
+            "condition_peaks",
+            source="simulated",
+            condition="{condition}",
+            label_set="relaxed",
+        ),
+        sites=layout.path("simulated_sites", condition="{condition}"),
     log:
         layout.log("simulate/condition/{condition}"),
     conda:
@@ -78,11 +90,15 @@ rule simulate_cell:
         blacklist=SIM_WORLD["blacklist"],
     output:
         signals=[
-            layout.feature_signal("simulated", "{cell}", assay)
+            layout.path(
+                "feature_signal", source="simulated", cell="{cell}", assay=assay
+            )
             for assay in PROJECT.assays
         ],
         peaks=[
-            layout.feature_peaks("simulated", "{cell}", assay)
+            layout.path(
+                "feature_peaks", source="simulated", cell="{cell}", assay=assay
+            )
             for assay in PROJECT.assays
         ],
     log:
@@ -107,7 +123,9 @@ rule simulate_portal:
         fasta=SIM_WORLD["fasta"],
         blacklist=SIM_WORLD["blacklist"],
         peaks=[
-            layout.condition_peaks("simulated", c, s)
+            layout.path(
+                "condition_peaks", source="simulated", condition=c, label_set=s
+            )
             for c in CONDITIONS
             for s in layout.LABEL_SETS
         ],
@@ -115,12 +133,16 @@ rule simulate_portal:
             path
             for cell, assay in CELL_ASSAYS
             for path in (
-                layout.feature_peaks("simulated", cell, assay),
-                layout.feature_signal("simulated", cell, assay),
+                layout.path(
+                    "feature_peaks", source="simulated", cell=cell, assay=assay
+                ),
+                layout.path(
+                    "feature_signal", source="simulated", cell=cell, assay=assay
+                ),
             )
         ],
     output:
-        table=layout.simulated_portal_table(),
+        table=layout.path("simulated_portal_table"),
         experiments=[
             f"{layout.SIMULATED}/{path}" for path in portal_json_paths(PROJECT)
         ],

@@ -8,13 +8,13 @@
 
 rule train_model:
     input:
-        train=layout.data_set("train"),
-        valid=layout.data_set("valid"),
+        train=layout.path("data_set", split="train"),
+        valid=layout.path("data_set", split="valid"),
         init=model_init,
     output:
-        model=layout.model_file("{model}"),
-        log=layout.model_log("{model}"),
-        spec=layout.model_spec("{model}"),
+        model=layout.path("model_file", model="{model}"),
+        log=layout.path("model_log", model="{model}"),
+        spec=layout.path("model_spec", model="{model}"),
     log:
         layout.log("models/{model}"),
     benchmark:
@@ -35,9 +35,9 @@ rule train_model:
 rule export_embeddings:
     # The trained embedding vectors as a table (Fig 4c and its claim read it without torch).
     input:
-        layout.model_file("{model}"),
+        layout.path("model_file", model="{model}"),
     output:
-        layout.model_embeddings("{model}"),
+        layout.path("model_embeddings", model="{model}"),
     log:
         layout.log("models/{model}.embeddings"),
     conda:
@@ -52,10 +52,10 @@ rule export_embeddings:
 
 rule predict:
     input:
-        model=layout.model_file("{model}"),
-        data=lambda wildcards: layout.data_set(wildcards.split),
+        model=layout.path("model_file", model="{model}"),
+        data=lambda wildcards: layout.path("data_set", split=wildcards.split),
     output:
-        layout.predictions("{model}", "{split}"),
+        layout.path("predictions", model="{model}", split="{split}"),
     log:
         layout.log("predictions/{model}.{split}"),
     benchmark:
@@ -77,10 +77,15 @@ rule predict:
 # Fig 4a: trained TF and/or cell-type embeddings replaced by random vectors at prediction time.
 rule predict_variant:
     input:
-        model=layout.model_file("{model}"),
-        data=lambda wildcards: layout.data_set(wildcards.split),
+        model=layout.path("model_file", model="{model}"),
+        data=lambda wildcards: layout.path("data_set", split=wildcards.split),
     output:
-        layout.predictions("{model}", "{split}", "{variant}"),
+        layout.path(
+            "variant_predictions",
+            model="{model}",
+            split="{split}",
+            variant="{variant}",
+        ),
     log:
         layout.log("predictions/{model}.{split}.{variant}"),
     benchmark:
@@ -101,11 +106,11 @@ rule predict_variant:
 
 rule track:
     input:
-        predictions=layout.predictions("{model}", "test"),
-        data=layout.data_set("test"),
-        sizes=layout.chrom_sizes(SOURCE),
+        predictions=layout.path("predictions", model="{model}", split="test"),
+        data=layout.path("data_set", split="test"),
+        sizes=layout.path("chrom_sizes", source=SOURCE),
     output:
-        layout.track("{model}", "{condition}"),
+        layout.path("track", model="{model}", condition="{condition}"),
     log:
         layout.log("tracks/{model}.{condition}"),
     conda:

@@ -16,13 +16,12 @@ file against its data set with :func:`check_predictions` and stream it with
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from types import TracebackType
 
 import h5py
 import numpy as np
 
 from nettime.data.dataset import DataSet
-from nettime.files import PathLike, atomic_output
+from nettime.files import AtomicWriter, PathLike
 
 #: Examples per HDF5 chunk of a predictions dataset.
 CHUNK_EXAMPLES = 64
@@ -31,7 +30,7 @@ class PredictionError(ValueError):
     """Predictions that do not fit their data set (the message names the file)."""
 
 
-class PredictionsWriter:
+class PredictionsWriter(AtomicWriter):
     """Write a predictions file condition by condition, block by block, atomically.
 
     Parameters
@@ -52,15 +51,15 @@ class PredictionsWriter:
     def __init__(self, path: PathLike, n_examples: int, length: int, model: str, split: str,
                  conditions: Sequence[str], method: str | None = None):
         self.n_examples, self.length = int(n_examples), int(length)
-        self._atomic = atomic_output(path, suffix=".h5")
-        tmp = self._atomic.__enter__()
-        self._h5 = h5py.File(tmp, "w")
-        attrs = self._h5.attrs
-        attrs["model"], attrs["split"], attrs["length"] = model, split, self.length
-        attrs["conditions"] = list(conditions)
-        if method is not None:
-            attrs["method"] = method
-        self._group = self._h5.create_group("prob")
+        super().__init__(path, suffix=".h5")
+        with self.opening():
+            self._h5 = h5py.File(self.tmp, "w")
+            attrs = self._h5.attrs
+            attrs["model"], attrs["split"], attrs["length"] = model, split, self.length
+            attrs["conditions"] = list(conditions)
+            if method is not None:
+                attrs["method"] = method
+            self._group = self._h5.create_group("prob")
 
     def create(self, condition: str) -> h5py.Dataset:
         """The empty ``prob/{condition}`` dataset, float16 (n_examples, L), to fill by rows."""
@@ -70,19 +69,9 @@ class PredictionsWriter:
                                           dtype="f2", chunks=chunks, compression="gzip",
                                           compression_opts=4, shuffle=True)
 
-    def close(self, error: BaseException | None = None) -> None:
-        self._h5.close()
-        if error is None:
-            self._atomic.__exit__(None, None, None)
-        else:
-            self._atomic.__exit__(type(error), error, error.__traceback__)
-
-    def __enter__(self) -> PredictionsWriter:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.close(error)
+    def close_handles(self) -> None:
+        if hasattr(self, "_h5"):
+            self._h5.close()
 
 
 def prediction_conditions(predictions: PathLike) -> list[str]:

@@ -13,7 +13,6 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import Any
 
 import h5py
@@ -26,7 +25,15 @@ from nettime.data.genome import Genome
 from nettime.data.motif_features import iter_motif_blocks, load_ppm, motif_source, motif_stats
 from nettime.data.peaks import base_labels, read_bed, read_narrowpeak
 from nettime.data.signals import InPeakSignal, chromosome_blocks, window_stats, zscore
-from nettime.files import DataError, PathLike, atomic_output, md5sum, provenance, write_text
+from nettime.files import (
+    AtomicWriter,
+    DataError,
+    PathLike,
+    atomic_output,
+    md5sum,
+    provenance,
+    write_text,
+)
 
 #: Examples per HDF5 chunk.
 CHUNK_EXAMPLES = 128
@@ -46,7 +53,7 @@ def _create(h5: h5py.Group, name: str, data: np.ndarray | None = None,
                              compression_opts=1, shuffle=True)
 
 
-class DataSetWriter:
+class DataSetWriter(AtomicWriter):
     """Create a split's data set and fill it block by block; the file appears complete, under
     its name, only when the writer closes without error (use it as a context manager).
 
@@ -81,35 +88,36 @@ class DataSetWriter:
         starts = coordinates["start"].to_numpy(np.int64)
         if self.n and not np.all(coordinates["end"].to_numpy(np.int64) - starts == length):
             raise DataError(f"examples of {path} are not all {length} bp long")
-        self._atomic = atomic_output(path, suffix=".h5")
-        self._h5 = h5py.File(self._atomic.__enter__(), "w")
-        h5 = self._h5
-        h5.attrs["length"] = self.length
-        h5.attrs["conditions"] = list(conditions)
-        h5.attrs["label_sets"] = list(LABEL_SETS)
-        h5.attrs["cell_types"] = list(dict.fromkeys(c for c, _ in cell_assays))
-        h5.attrs["assays"] = list(dict.fromkeys(a for _, a in cell_assays))
-        h5.attrs["tfs"] = list(tfs)
-        h5.attrs["stats"] = json.dumps({k: list(map(float, v)) for k, v in (stats or {}).items()})
-        h5.attrs["sources"] = json.dumps(dict(sources or {}))
-        for key, value in (attrs or {}).items():
-            h5.attrs[key] = value
-        _create(h5, "examples/chrom", coordinates["chrom"].to_numpy().astype("S"))
-        _create(h5, "examples/start", starts)
-        _create(h5, "examples/end", coordinates["end"].to_numpy(np.int64))
-        self._sequence = _create(h5, "sequence", shape=(self.n, self.length), dtype=np.uint8)
-        self._signals = {ca: _create(h5, f"signals/{ca[0]}/{ca[1]}", shape=(self.n, self.length),
-                                     dtype=np.float16) for ca in cell_assays}
-        packed = math.ceil(self.length / 8)
-        self._labels = {}
-        for condition in conditions:
-            for label_set in LABEL_SETS:
-                ds = _create(h5, f"labels/{condition}/{label_set}", shape=(self.n, packed),
-                             dtype=np.uint8)
-                ds.attrs["encoding"] = LABEL_ENCODING
-                self._labels[(condition, label_set)] = ds
-        self._motifs = {tf: _create(h5, f"motifs/{tf}", shape=(self.n, self.length, 2),
-                                    dtype=np.float16) for tf in tfs}
+        super().__init__(path, suffix=".h5")
+        with self.opening():
+            self._h5 = h5py.File(self.tmp, "w")
+            h5 = self._h5
+            h5.attrs["length"] = self.length
+            h5.attrs["conditions"] = list(conditions)
+            h5.attrs["label_sets"] = list(LABEL_SETS)
+            h5.attrs["cell_types"] = list(dict.fromkeys(c for c, _ in cell_assays))
+            h5.attrs["assays"] = list(dict.fromkeys(a for _, a in cell_assays))
+            h5.attrs["tfs"] = list(tfs)
+            h5.attrs["stats"] = json.dumps({k: list(map(float, v)) for k, v in (stats or {}).items()})
+            h5.attrs["sources"] = json.dumps(dict(sources or {}))
+            for key, value in (attrs or {}).items():
+                h5.attrs[key] = value
+            _create(h5, "examples/chrom", coordinates["chrom"].to_numpy().astype("S"))
+            _create(h5, "examples/start", starts)
+            _create(h5, "examples/end", coordinates["end"].to_numpy(np.int64))
+            self._sequence = _create(h5, "sequence", shape=(self.n, self.length), dtype=np.uint8)
+            self._signals = {ca: _create(h5, f"signals/{ca[0]}/{ca[1]}", shape=(self.n, self.length),
+                                         dtype=np.float16) for ca in cell_assays}
+            packed = math.ceil(self.length / 8)
+            self._labels = {}
+            for condition in conditions:
+                for label_set in LABEL_SETS:
+                    ds = _create(h5, f"labels/{condition}/{label_set}", shape=(self.n, packed),
+                                 dtype=np.uint8)
+                    ds.attrs["encoding"] = LABEL_ENCODING
+                    self._labels[(condition, label_set)] = ds
+            self._motifs = {tf: _create(h5, f"motifs/{tf}", shape=(self.n, self.length, 2),
+                                        dtype=np.float16) for tf in tfs}
 
     def sequence(self, start: int, codes: np.ndarray) -> None:
         """Rows ``start:start + m`` of the sequence: uint8 (m, L) codes A=0 C=1 G=2 T=3."""
@@ -132,19 +140,9 @@ class DataSetWriter:
         """Rows of a TF's motif channels: float (m, L, 2), forward then reverse, z-scored."""
         self._motifs[tf][start:start + len(channels)] = channels
 
-    def close(self, error: BaseException | None = None) -> None:
-        self._h5.close()
-        if error is None:
-            self._atomic.__exit__(None, None, None)
-        else:
-            self._atomic.__exit__(type(error), error, error.__traceback__)
-
-    def __enter__(self) -> DataSetWriter:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.close(error)
+    def close_handles(self) -> None:
+        if hasattr(self, "_h5"):
+            self._h5.close()
 
 
 def write_dataset_arrays(path: PathLike, sequence: np.ndarray,

@@ -27,6 +27,7 @@ from nettime import layout
 from nettime.config import ConfigError, Problem, Project
 from nettime.files import PathLike
 from nettime.layout import FIGURE_SPLIT, PREDICTION_VARIANTS
+from nettime.models.registry import ModelSpec, model_specs
 from nettime.paper import draw, findings
 from nettime.paper.experiments import (
     TRAINING_VARIANTS,
@@ -107,7 +108,7 @@ class Figure:
 
 def probability_metrics(model: str) -> str:
     """The auPRC/AP table of a model on the figures' split."""
-    return layout.metrics(model, FIGURE_SPLIT, "probability")
+    return layout.path("metrics_of", model=model, split=FIGURE_SPLIT, kind="probability")
 
 
 def _experiments(project: Project) -> Mapping[str, Any]:
@@ -196,7 +197,7 @@ def _plan_at_prediction(project: Project) -> list[FigurePlan]:
     model = base_model(project)[0]
     return [FigurePlan(name="fig4a_embeddings_prediction",
                        files={"trained": probability_metrics(model),
-                              "variants": {v: layout.metrics(model, FIGURE_SPLIT, v)
+                              "variants": {v: layout.path("metrics_of", model=model, split=FIGURE_SPLIT, kind=v)
                                            for v in PREDICTION_VARIANTS}},
                        models=(model,))]
 
@@ -245,7 +246,7 @@ def _plan_tf_embeddings(project: Project) -> list[FigurePlan]:
         return []
     model = base_model(project)[0]
     return [FigurePlan(name="fig4c_tf_embeddings",
-                       files={"embeddings": layout.model_embeddings(model)}, models=(model,),
+                       files={"embeddings": layout.path("model_embeddings", model=model)}, models=(model,),
                        params={"families": families(project)})]
 
 
@@ -271,8 +272,8 @@ def _plan_binary_calls(project: Project) -> list[FigurePlan]:
         return []
     model = base_model(project)[0]
     return [FigurePlan(name="fig7_crf",
-                       files={"metrics": layout.metrics(model, FIGURE_SPLIT),
-                              "thresholds": layout.thresholds(model)}, models=(model,))]
+                       files={"metrics": layout.path("metrics", model=model, split=FIGURE_SPLIT),
+                              "thresholds": layout.path("thresholds", model=model)}, models=(model,))]
 
 
 FIG7 = Figure(
@@ -330,6 +331,20 @@ def figure_models(project: Project) -> dict[str, dict[str, Any]]:
                                            column="experiments")])
             out[name] = spec
     return out
+
+
+def model_registry(project: Project) -> dict[str, ModelSpec]:
+    """Every model spec of a configuration: ``config["models"]`` and those the figures
+    generate (added to ``project.config["models"]``), resolved.
+
+    Raises
+    ------
+    ConfigError
+        With every problem of the specs (see :func:`nettime.models.registry.model_specs`).
+    """
+    project.config["models"] = {**(project.config.get("models") or {}),
+                                **figure_models(project)}
+    return model_specs(project)
 
 
 def caption(figure: Figure, plan: FigurePlan) -> str:

@@ -40,6 +40,15 @@ def _save(fig: Any, path: str | os.PathLike[str]) -> None:
     pyplot().close(fig)
 
 
+def _by_condition(table: pd.DataFrame, column: str, order: Sequence[str]
+                  ) -> tuple[list[str], pd.DataFrame]:
+    """The values of ``column`` present in ``order``, and auPRC with one row per condition and
+    one column per value (conditions missing any value dropped)."""
+    present = [v for v in order if v in set(table[column])]
+    wide = table.pivot_table(index="condition", columns=column, values="auprc")
+    return present, wide[present].dropna()
+
+
 def _format_p(p: float) -> str:
     return "p = n/a" if not np.isfinite(p) else f"p = {p:.2g}"
 
@@ -132,9 +141,7 @@ def plot_feature_settings(table: pd.DataFrame, path: str | os.PathLike[str],
         against Seq and of Seq+CT+TF against Seq+CT (paired by condition).
     """
     plt = pyplot()
-    present = [f for f in order if f in set(table["feature_set"])]
-    wide = table.pivot_table(index="condition", columns="feature_set", values="auprc")
-    wide = wide[present].dropna()
+    present, wide = _by_condition(table, "feature_set", order)
     rows = []
     for name in present:
         row = {"feature_set": name, **describe(wide[name])}
@@ -228,9 +235,7 @@ def plot_embeddings_at_training(table: pd.DataFrame, path: str | os.PathLike[str
         Wilcoxon p-value against it.
     """
     plt = pyplot()
-    present = [v for v in order if v in set(table["variant"])]
-    wide = table.pivot_table(index="condition", columns="variant", values="auprc")
-    wide = wide[present].dropna()
+    present, wide = _by_condition(table, "variant", order)
     rows = []
     for name in present:
         summary = describe(wide[name])

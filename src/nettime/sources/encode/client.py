@@ -208,16 +208,17 @@ class PortalClient:
         return self.cache_dir / f"{digest}.json"
 
     def experiment(self, accession: str) -> dict[str, Any]:
-        data = self.get_json(f"/experiments/{accession}/", allow_404=True)
-        if data is None:
-            raise ResolutionError(f"experiment {accession} is not on the portal "
-                                  f"{self.settings.portal}")
-        return data
+        """The experiment's JSON (its ``files`` embedded)."""
+        return self._object("experiments", "experiment", accession)
 
     def file_object(self, accession: str) -> dict[str, Any]:
-        data = self.get_json(f"/files/{accession}/", allow_404=True)
+        """A file's JSON."""
+        return self._object("files", "file", accession)
+
+    def _object(self, collection: str, kind: str, accession: str) -> dict[str, Any]:
+        data = self.get_json(f"/{collection}/{accession}/", allow_404=True)
         if data is None:
-            raise ResolutionError(f"file {accession} is not on the portal "
+            raise ResolutionError(f"{kind} {accession} is not on the portal "
                                   f"{self.settings.portal}")
         return data
 
