@@ -1,4 +1,4 @@
-# Shared by every rule file: the validated configuration, the model and figure registries, and
+# Shared by the rules of every file: the validated configuration, the model and figure registries, and
 # input functions. Every path comes from nettime.layout; library code lives in src/nettime.
 import os
 import sys
@@ -7,6 +7,7 @@ from nettime import layout
 from nettime.config import ConfigError, load_project
 from nettime.models.registry import predictable, training_settings, vocabularies
 from nettime.paper.figures import caption, model_registry, plan_figures, plan_record
+from nettime.sources.simulate.portal import portal_json_paths
 
 
 def _stop(title, error):
@@ -52,7 +53,7 @@ def acquired_data():
     fasta = layout.path("genome", source=SOURCE)
     files = [
         fasta,
-        fasta + ".fai",
+        f"{fasta}.fai",
         layout.path("chrom_sizes", source=SOURCE),
         layout.path("blacklist", source=SOURCE),
     ]
@@ -78,6 +79,40 @@ def peak_files():
         for c in CONDITIONS
         for s in layout.LABEL_SETS
     ]
+
+
+SIM_WORLD = layout.simulated_world()
+
+
+def simulated_files():
+    """Simulated-only outputs: ground truth per condition and the portal metadata."""
+    files = list(SIM_WORLD.values())
+    files += [
+        layout.path("simulated_sites", condition=condition) for condition in CONDITIONS
+    ]
+    files += [layout.path("simulated_portal_table")]
+    files += [f"{layout.SIMULATED}/{path}" for path in portal_json_paths(PROJECT)]
+    return files
+
+
+def encode_pins(kind, key):
+    """The accessions a sheet row pins, as a param (a change reruns the download)."""
+    if kind == "condition":
+        frame, names = PROJECT.conditions, list(PROJECT.conditions["condition"])
+        columns = ["experiment", "conserved_file", "relaxed_file"]
+    else:
+        frame = PROJECT.cell_features
+        names = [f"{c}.{a}" for c, a in zip(frame["cell_type"], frame["assay"])]
+        columns = ["experiment", "peaks_file", "signal_file"]
+    if key not in names:
+        return ""
+    row = frame.iloc[names.index(key)]
+    return ",".join(str(row[c]) for c in columns)
+
+
+def simulation_folder(wildcards, output):
+    """resources/simulated, from an output path (resources/simulated/<stage>/<file>)."""
+    return os.path.dirname(os.path.dirname(output[0]))
 
 
 # ---- data sets -------------------------------------------------------------------------------

@@ -13,21 +13,6 @@
 ENCODE_RESOLVED = layout.path("encode_resolved")
 
 
-def encode_pins(kind, key):
-    """The accessions a sheet row pins, as a param (a change reruns the download)."""
-    if kind == "condition":
-        frame, names = PROJECT.conditions, list(PROJECT.conditions["condition"])
-        columns = ["experiment", "conserved_file", "relaxed_file"]
-    else:
-        frame = PROJECT.cell_features
-        names = [f"{c}.{a}" for c, a in zip(frame["cell_type"], frame["assay"])]
-        columns = ["experiment", "peaks_file", "signal_file"]
-    if key not in names:
-        return ""
-    row = frame.iloc[names.index(key)]
-    return ",".join(str(row[c]) for c in columns)
-
-
 checkpoint encode_resolve:
     input:
         conditions=config["conditions"],
@@ -44,7 +29,7 @@ checkpoint encode_resolve:
         runtime=60,
         encode_connections=1,
     params:
-        resources=layout.ENCODE,
+        resources=lambda w, output: os.path.dirname(output[0]),
         selection={
             k: config["encode"][k]
             for k in ("assembly", "status", "output_types", "references", "refresh")
@@ -74,7 +59,7 @@ rule encode_genome:
     params:
         key="genome",
         role="genome",
-        resources=layout.ENCODE,
+        resources=lambda w, input: os.path.dirname(input[0]),
         pins=lambda w: ",".join(config["genome"]["chromosomes"]),
     script:
         "../scripts/encode_download.py"
@@ -97,7 +82,7 @@ rule encode_blacklist:
     params:
         key="blacklist",
         role="blacklist",
-        resources=layout.ENCODE,
+        resources=lambda w, input: os.path.dirname(input[0]),
         pins="",
     script:
         "../scripts/encode_download.py"
@@ -125,7 +110,7 @@ rule encode_condition_peaks:
     params:
         key=lambda w: w.condition,
         role=lambda w: w.label_set,
-        resources=layout.ENCODE,
+        resources=lambda w, input: os.path.dirname(input[0]),
         pins=lambda w: encode_pins("condition", w.condition),
     script:
         "../scripts/encode_download.py"
@@ -148,7 +133,7 @@ rule encode_feature_peaks:
     params:
         key=lambda w: f"{w.cell}.{w.assay}",
         role="peaks",
-        resources=layout.ENCODE,
+        resources=lambda w, input: os.path.dirname(input[0]),
         pins=lambda w: encode_pins("feature", f"{w.cell}.{w.assay}"),
     script:
         "../scripts/encode_download.py"
@@ -173,7 +158,7 @@ rule encode_feature_signal:
     params:
         key=lambda w: f"{w.cell}.{w.assay}",
         role="signal",
-        resources=layout.ENCODE,
+        resources=lambda w, input: os.path.dirname(input[0]),
         pins=lambda w: encode_pins("feature", f"{w.cell}.{w.assay}"),
     script:
         "../scripts/encode_download.py"

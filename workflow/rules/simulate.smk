@@ -2,20 +2,6 @@
 # reruns only its own files: the world (genome, elements, binding of every TF in every cell type),
 # one job per condition (peaks, ground truth), one per cell type (signals and peak calls), and
 # the portal metadata. Library code: nettime.sources.simulate.
-from nettime.sources.simulate.portal import portal_json_paths
-
-SIM_WORLD = layout.simulated_world()
-
-
-def simulated_files():
-    """Simulated-only outputs: ground truth per condition and the portal metadata."""
-    files = list(SIM_WORLD.values())
-    files += [
-        layout.path("simulated_sites", condition=condition) for condition in CONDITIONS
-    ]
-    files += [layout.path("simulated_portal_table")]
-    files += [f"{layout.SIMULATED}/{path}" for path in portal_json_paths(PROJECT)]
-    return files
 
 
 rule simulate_world:
@@ -40,7 +26,7 @@ rule simulate_world:
         chromosomes=list(PROJECT.config["genome"]["chromosomes"]),
         scale=PROJECT.config["simulation"]["scale"],
         seed=PROJECT.config["simulation"]["seed"],
-        outdir=layout.SIMULATED,
+        outdir=simulation_folder,
     script:
         "../scripts/simulate_world.py"
 
@@ -75,7 +61,7 @@ rule simulate_condition:
         mem_mb=1000,
         runtime=10,
     params:
-        outdir=layout.SIMULATED,
+        outdir=simulation_folder,
     script:
         "../scripts/simulate_condition.py"
 
@@ -112,7 +98,7 @@ rule simulate_cell:
         mem_mb=2000,
         runtime=20,
     params:
-        outdir=layout.SIMULATED,
+        outdir=simulation_folder,
         assays=PROJECT.assays,
     script:
         "../scripts/simulate_cell.py"
@@ -155,6 +141,6 @@ rule simulate_portal:
         mem_mb=1000,
         runtime=10,
     params:
-        outdir=layout.SIMULATED,
+        outdir=simulation_folder,
     script:
         "../scripts/simulate_portal.py"
