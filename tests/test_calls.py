@@ -111,7 +111,7 @@ def test_fit_call_and_evaluate(split_files, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
     table = evaluate_split(predictions, data, "m", "test", tmp_path / "h5",
-                                      bin_widths=[20, 60], block_size=16)
+                           bin_widths=[20, 60], centre_widths=[20, 500], block_size=16)
     assert list(table.columns) == COLUMNS
     y = labels[CONDITIONS[0]]
     p = probabilities[CONDITIONS[0]]
@@ -124,13 +124,32 @@ def test_fit_call_and_evaluate(split_files, tmp_path):
     assert rows[("target", 1, "transitions_pct")] == pytest.approx(
         metrics.transition_percentage(y).mean())
     assert rows[("target", 1, "positive_pct")] == pytest.approx(100 * y.mean())
-    assert len(table) == len(CONDITIONS) * (3 * 2 + 2 + 3 * 2)
+    # The centre 20 bp of each example as one score; a centre wider than L is not scored.
+    centre = slice((LENGTH - 20) // 2, (LENGTH - 20) // 2 + 20)
+    assert rows[("probability", 20, "auprc_centre")] == pytest.approx(
+        metrics.auprc(p[:, centre].max(axis=1), y[:, centre].max(axis=1)), abs=1e-12)
+    assert ("probability", 500, "auprc_centre") not in rows.index
+    assert len(table) == len(CONDITIONS) * (3 * 2 + 1 + 2 + 3 * 2)
 
     tests = wilcoxon_table(table)
     assert set(tests["metric"]) == {"iou", "transitions_pct"}
     assert (tests["n"] == 2).all()
     summary = summarize(table)
     assert (summary["n"] == 2).all()
+
+
+def test_binned_predictions_have_no_score_finer_than_their_bins(split_files, tmp_path):
+    predictions, data, labels, probabilities = split_files
+    with h5py.File(predictions, "a") as handle:
+        handle.attrs["bin_width"] = 30  # as a method scoring 30-bp bins would record
+    table = evaluate_split(predictions, data, "m", "test", bin_widths=[20, 30, 60],
+                           centre_widths=[], progress=False)
+    rows = table[(table["condition"] == CONDITIONS[0]) & (table["metric"] == "auprc")]
+    value = rows.set_index("resolution")["value"]
+    assert np.isnan(value[20]) and np.isfinite(value[30]) and np.isfinite(value[60])
+    # At 1 bp each base carries its bin's score (how the paper compared binned methods).
+    assert value[1] == pytest.approx(metrics.auprc(probabilities[CONDITIONS[0]],
+                                                   labels[CONDITIONS[0]]), abs=1e-12)
 
 
 def test_mismatched_predictions_are_named(split_files, tmp_path):

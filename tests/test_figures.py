@@ -61,3 +61,51 @@ def test_binary_calls_and_a_missing_metric(tmp_path):
     assert stat[("threshold_curve", "best", "threshold")] == pytest.approx(0.5)
     with pytest.raises(draw.FigureError, match="no rows with method 'crf'"):
         draw.read_metric(metrics, "crf", "auprc")
+
+
+def method_file(path, scores_by_resolution, metric="auprc"):
+    """A metric table with one method's per-condition scores at several resolutions."""
+    rows = [("m", c, "test", "probability", w, metric, s)
+            for w, scores in scores_by_resolution.items() for c, s in scores.items()]
+    pd.DataFrame(rows, columns=["model", "condition", "split", "method", "resolution",
+                                "metric", "value"]).to_csv(path, sep="\t", index=False)
+    return path
+
+
+def test_centre_resolutions_test_the_reference_against_each_method(tmp_path):
+    better = {w: {c: 0.6 + 0.01 * i for i, c in enumerate(CONDITIONS)} for w in (200, 1000)}
+    worse = {w: {c: 0.3 + 0.01 * i for i, c in enumerate(CONDITIONS)} for w in (200, 1000)}
+    files = {"methods": {"NetTIME": method_file(tmp_path / "n.tsv", better, "auprc_centre"),
+                         "Catchitt": method_file(tmp_path / "c.tsv", worse, "auprc_centre")}}
+    numbers = draw.draw_centre_resolutions(files, {"reference": "NetTIME"}, tmp_path / "b.pdf",
+                                           tmp_path / "b.tsv")
+    row = numbers.set_index(["resolution", "method"])
+    assert row.loc[(200, "Catchitt"), "mean"] == pytest.approx(0.32)
+    # Five conditions all better: the smallest one-sided exact p-value, 1/32.
+    assert row.loc[(1000, "Catchitt"), "p_NetTIME_greater"] == pytest.approx(1 / 32)
+
+
+def test_resolution_curves_keep_missing_scores_missing(tmp_path):
+    widths = (1, 20, 50)
+    nettime = {w: {c: 0.5 for c in CONDITIONS} for w in widths}
+    binned = {1: {c: 0.2 for c in CONDITIONS}, 20: {c: float("nan") for c in CONDITIONS},
+              50: {c: 0.4 for c in CONDITIONS}}
+    files = {"methods": {"NetTIME": method_file(tmp_path / "n.tsv", nettime),
+                         "Catchitt": method_file(tmp_path / "c.tsv", binned)}}
+    numbers = draw.draw_resolution_curves(files, {"reference": "NetTIME"},
+                                          tmp_path / "r.pdf", tmp_path / "r.tsv")
+    row = numbers.set_index(["method", "resolution"])
+    assert row.loc[("Catchitt", 20), "n"] == 0 and np.isnan(row.loc[("Catchitt", 20), "mean"])
+    assert row.loc[("Catchitt", 50), "mean"] == pytest.approx(0.4)
+
+
+def test_method_table_puts_each_method_in_its_column(tmp_path):
+    cells = {"NetTIME": {"Seq": metric_file(tmp_path / "s.tsv", {c: 0.4 for c in CONDITIONS}),
+                         "Seq+CT": metric_file(tmp_path / "ct.tsv",
+                                               {c: 0.5 for c in CONDITIONS})},
+             "DeepBind": {"Seq": metric_file(tmp_path / "d.tsv", {c: 0.1 for c in CONDITIONS})}}
+    numbers = draw.draw_method_table({"cells": cells}, {"columns": ["Seq", "Seq+CT"]},
+                                     tmp_path / "t.pdf", tmp_path / "t.tsv")
+    table = numbers.set_index(["method", "feature_set"])
+    assert table.loc[("DeepBind", "Seq"), "mean"] == pytest.approx(0.1)
+    assert ("DeepBind", "Seq+CT") not in table.index and len(table) == 3

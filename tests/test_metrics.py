@@ -134,3 +134,13 @@ def test_wilcoxon_matches_scipy_with_pairing_by_condition():
     assert result["pvalue"] == pytest.approx(expected.pvalue)
     with pytest.raises(ValueError, match="no condition"):
         paired_wilcoxon(table, "auprc", {"method": "crf"}, {"method": "threshold"})
+
+
+def test_centre_scores_take_the_maximum_over_the_centre():
+    scores = np.array([[0.1, 0.9, 0.2, 0.3, 0.8, 0.0], [0.5, 0.1, 0.2, 0.1, 0.4, 0.6]])
+    labels = np.array([[1, 0, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0]])
+    best, bound = metrics.centre_scores(scores, labels, 2)  # bases 2 and 3
+    np.testing.assert_array_equal(best, [0.3, 0.2])
+    np.testing.assert_array_equal(bound, [0, 1])
+    with pytest.raises(ValueError, match="centre width 7"):
+        metrics.centre_scores(scores, labels, 7)

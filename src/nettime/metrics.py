@@ -238,6 +238,33 @@ def bin_scores(scores: np.ndarray, width: int) -> np.ndarray:
     return np.maximum.reduceat(scores, _bin_starts(scores.shape[1], width), axis=1)
 
 
+def centre_scores(scores: np.ndarray, labels: np.ndarray, width: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """One score and label per example from its centre ``width`` bases.
+
+    Parameters
+    ----------
+    scores : float (m, L)
+    labels : 0/1 (m, L)
+    width : int
+        At most L; the centre is ``[(L - width) // 2, (L - width) // 2 + width)``.
+
+    Returns
+    -------
+    scores : same dtype (m,)
+        The maximum score over the centre.
+    labels : uint8 (m,)
+        1 when any base of the centre is bound.
+    """
+    scores, labels = np.asarray(scores), np.asarray(labels)
+    length = scores.shape[1]
+    if not 1 <= width <= length:
+        raise ValueError(f"centre width {width} is not within 1..{length} (the example length)")
+    start = (length - width) // 2
+    return (scores[:, start:start + width].max(axis=1),
+            labels[:, start:start + width].max(axis=1).astype(np.uint8))
+
+
 def bin_labels(labels: np.ndarray, width: int) -> np.ndarray:
     """1 for a bin of ``width`` bases holding any bound base; uint8 (m, ceil(L / width)) from
     0/1 labels (m, L)."""

@@ -9,7 +9,7 @@ import sys  # noqa: E402
 
 sys.stderr = open(snakemake.log[0], "a", buffering=1)
 
-from nettime.models.prediction import predict_with_settings  # noqa: E402
+from nettime.baselines.kinds import predict_with_settings  # noqa: E402
 
 predict_with_settings(snakemake.input.model, snakemake.input.data, snakemake.output[0],
                       snakemake.params.conditions, snakemake.wildcards.model,

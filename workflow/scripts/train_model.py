@@ -10,7 +10,7 @@ import sys  # noqa: E402
 
 sys.stderr = open(snakemake.log[0], "a", buffering=1)
 
-from nettime.models.fit import train_registry_model  # noqa: E402
+from nettime.baselines.kinds import train_registry_model  # noqa: E402
 
 train_registry_model(snakemake.params.model, snakemake.config, snakemake.input.train,
                      snakemake.input.valid, snakemake.input.init[0] if snakemake.input.init

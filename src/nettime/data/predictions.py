@@ -3,11 +3,13 @@
 ``results/predictions/{model}/{split}[.{variant}].h5`` holds one dataset per condition,
 ``prob/{condition}`` float16 (n_examples, L) = P(bound) per base, rows in the order of the
 examples of the split's data set (``results/data/{split}.h5``, :mod:`nettime.data.dataset`).
-File attributes: ``model``, ``split``, ``conditions``, ``length``; and ``method`` when the
-scores are not NetTIME's (a baseline's name).
+File attributes: ``model``, ``split``, ``conditions``, ``length``; ``method`` when the scores
+are not NetTIME's (a baseline's name); ``bin_width`` when the method scores bins of that many
+bases rather than single bases.
 
-A model that has no score at some positions (a binned baseline at a resolution finer than its
-bins) still writes every position: its bin's score, repeated. Writers use
+A binned method still writes every position: each base carries its bin's score. The evaluation
+reports no score at resolutions finer than the bins (but 1 bp, where the paper compared such
+methods base by base). Writers use
 :class:`PredictionsWriter` (atomic: the file appears complete or not at all); readers check a
 file against its data set with :func:`check_predictions` and stream it with
 :func:`iter_blocks`.
@@ -46,10 +48,13 @@ class PredictionsWriter(AtomicWriter):
         The conditions that will be written, in order.
     method
         Recorded as the ``method`` attribute when given (e.g. a baseline's name).
+    bin_width
+        Recorded as the ``bin_width`` attribute when above 1: the method scores bins of that
+        many bases (each base of a bin carries the bin's score).
     """
 
     def __init__(self, path: PathLike, n_examples: int, length: int, model: str, split: str,
-                 conditions: Sequence[str], method: str | None = None):
+                 conditions: Sequence[str], method: str | None = None, bin_width: int = 1):
         self.n_examples, self.length = int(n_examples), int(length)
         super().__init__(path, suffix=".h5")
         with self.opening():
@@ -59,6 +64,8 @@ class PredictionsWriter(AtomicWriter):
             attrs["conditions"] = list(conditions)
             if method is not None:
                 attrs["method"] = method
+            if bin_width > 1:
+                attrs["bin_width"] = int(bin_width)
             self._group = self._h5.create_group("prob")
 
     def create(self, condition: str) -> h5py.Dataset:

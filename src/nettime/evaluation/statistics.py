@@ -28,7 +28,7 @@ def describe(values: Sequence[float]) -> dict[str, float]:
 
 
 def wilcoxon_p(a: Sequence[float], b: Sequence[float],
-                    alternative: str = "two-sided") -> float:
+               alternative: str = "two-sided") -> float:
     """p-value of the Wilcoxon signed-rank test of paired scores (NaN when undefined)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)

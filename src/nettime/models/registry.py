@@ -2,8 +2,9 @@
 
 ``config["models"]`` maps a model name to a spec; every key left out comes from
 ``config["training"]["defaults"]``, then from the paper's values (:data:`PAPER_SPEC`). A spec
-says what to train (feature set, conditions, sample count), how (embedding mode, sizes,
-budget, seed) and from what (``init: scratch`` or ``init: {from: <model>}`` to fine-tune a
+says which kind of model it is (NetTIME, or a baseline of :data:`MODEL_KINDS`), what to train
+(feature set, conditions, sample count), how (embedding mode, sizes, budget, seed, the kind's
+own options) and from what (``init: scratch`` or ``init: {from: <model>}`` to fine-tune a
 trained model on the spec's conditions). This module imports no torch, so Snakefiles can use
 it at parse time.
 
@@ -18,13 +19,18 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nettime.config import ConfigError, Problem, Project, split_condition
 
+#: Kinds of model a spec may name: NetTIME and the reimplemented baselines
+#: (:mod:`nettime.baselines`); each trains on the data sets and writes the predictions file.
+MODEL_KINDS = ("nettime", "leopard", "catchitt", "deepbind")
+
 #: The original implementation's sizes and training budget.
 PAPER_SPEC: dict[str, Any] = {
+    "kind": "nettime",
     "feature_set": "Seq+CT",
     "conditions": "train",
     "embeddings": "both",
@@ -36,6 +42,7 @@ PAPER_SPEC: dict[str, Any] = {
                "lr": 1e-4, "valid_examples": None, "patience": None},
     "seed": 1,
     "predict": "all",
+    "options": {},
 }
 
 #: Training-rule settings shared by every model.
@@ -70,6 +77,10 @@ class ModelSpec:
     predict
         Condition names to predict (trained or not); only those whose TF and cell type the
         model knows are predicted (see :func:`predictable`).
+    kind
+        A key of :data:`MODEL_KINDS`.
+    options
+        The kind's own settings (a baseline's window, bins, rounds, ...; see its module).
     """
 
     name: str
@@ -82,13 +93,18 @@ class ModelSpec:
     budget: dict[str, Any]
     seed: int
     predict: tuple[str, ...]
+    kind: str = "nettime"
+    options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "feature_set": self.feature_set,
-                "conditions": list(self.conditions), "embeddings": self.embeddings,
-                "sample_count": self.sample_count, "init_from": self.init_from,
-                "sizes": dict(self.sizes), "budget": dict(self.budget), "seed": self.seed,
-                "predict": list(self.predict)}
+        out = {"name": self.name, "feature_set": self.feature_set,
+               "conditions": list(self.conditions), "embeddings": self.embeddings,
+               "sample_count": self.sample_count, "init_from": self.init_from,
+               "sizes": dict(self.sizes), "budget": dict(self.budget), "seed": self.seed,
+               "predict": list(self.predict)}
+        if self.kind != "nettime":  # NetTIME's records stay as they were before kinds
+            out.update(kind=self.kind, options=dict(self.options))
+        return out
 
 
 def paper_spec(name: str, conditions: Sequence[str], **overrides: Any) -> ModelSpec:
@@ -117,7 +133,8 @@ def paper_spec(name: str, conditions: Sequence[str], **overrides: Any) -> ModelS
                      init_from=init.get("from") if isinstance(init, Mapping) else None,
                      sizes=dict(spec["sizes"]), budget=dict(spec["budget"]),
                      seed=int(spec["seed"]),
-                     predict=tuple(overrides.get("predict") or conditions))
+                     predict=tuple(overrides.get("predict") or conditions),
+                     kind=spec["kind"], options=dict(spec["options"]))
 
 
 def training_settings(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -212,11 +229,15 @@ def model_specs(project: Project) -> dict[str, ModelSpec]:
         if budget.get("steps") is None and budget.get("epochs") is None:
             problems.append(Problem(project.config_path, "the budget needs steps or epochs",
                                     column=f"{where}.budget"))
+        if spec["kind"] not in MODEL_KINDS:
+            problems.append(Problem(project.config_path, f"unknown kind {spec['kind']!r}; "
+                                    f"allowed: {', '.join(MODEL_KINDS)}", column=f"{where}.kind"))
         specs[name] = ModelSpec(name=name, feature_set=spec["feature_set"],
                                 conditions=tuple(conditions), embeddings=spec["embeddings"],
                                 sample_count=spec["sample_count"], init_from=init_from,
                                 sizes=dict(spec["sizes"]), budget=dict(budget),
-                                seed=int(spec["seed"]), predict=tuple(predict))
+                                seed=int(spec["seed"]), predict=tuple(predict),
+                                kind=spec["kind"], options=dict(spec["options"] or {}))
     problems += _check_chains(project, specs)
     if problems:
         raise ConfigError(problems)

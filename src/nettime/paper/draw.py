@@ -18,7 +18,7 @@ import pandas as pd
 
 from nettime.files import PathLike, atomic_output
 from nettime.layout import PREDICTION_VARIANTS
-from nettime.paper import plots
+from nettime.paper import comparisons, plots
 
 
 class FigureError(ValueError):
@@ -148,3 +148,61 @@ def draw_binary_calls(files: Mapping[str, Any], params: Mapping[str, Any], pdf: 
                                            transitions.rename(columns={"value": "transitions"}),
                                            curve[["threshold", "iou"]], float(best.iloc[0]),
                                            pdf), tsv)
+
+
+def read_scores(path: PathLike, metric: str = "auprc", method: str = "probability"
+                ) -> pd.DataFrame:
+    """Per-condition values of one method and metric at every resolution of a metric table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``condition``, ``resolution`` (int), ``auprc`` (float64; NaN where the method
+        has no score at that resolution).
+    """
+    table = pd.read_csv(path, sep="\t")
+    rows = table[(table["method"] == method) & (table["metric"] == metric)]
+    if rows.empty:
+        raise FigureError(f"{path}: no rows with method {method!r}, metric {metric!r}")
+    return rows[["condition", "resolution", "value"]].rename(columns={"value": "auprc"})
+
+
+def _methods(files: Mapping[str, PathLike], metric: str) -> pd.DataFrame:
+    return pd.concat([read_scores(path, metric).assign(method=name)
+                      for name, path in files.items()], ignore_index=True)
+
+
+def draw_centre_resolutions(files: Mapping[str, Any], params: Mapping[str, Any], pdf: PathLike,
+                            tsv: PathLike) -> pd.DataFrame:
+    """Fig 3b: ``files["methods"]`` maps a method's label to its metric file (NetTIME's
+    first); auPRC of the centre of each example at every centre width."""
+    table = _methods(files["methods"], "auprc_centre")
+    return _finish(comparisons.plot_centre_resolutions(table, pdf, params["reference"]), tsv)
+
+
+def draw_paired_methods(files: Mapping[str, Any], params: Mapping[str, Any], pdf: PathLike,
+                        tsv: PathLike) -> pd.DataFrame:
+    """Fig 3c: the auPRC at ``params["resolution"]`` of ``params["reference"]`` against
+    ``params["other"]``, from the metric files of ``files["methods"]``."""
+    table = _methods(files["methods"], "auprc")
+    table = table[table["resolution"] == params["resolution"]]
+    return _finish(comparisons.plot_paired_methods(table, pdf, params["reference"],
+                                                   params["other"], params["resolution"]), tsv)
+
+
+def draw_resolution_curves(files: Mapping[str, Any], params: Mapping[str, Any], pdf: PathLike,
+                           tsv: PathLike) -> pd.DataFrame:
+    """Thesis Fig 4.5: auPRC at every bin width of each method of ``files["methods"]``, each
+    tested against ``params["reference"]``."""
+    return _finish(comparisons.plot_resolution_curves(_methods(files["methods"], "auprc"),
+                                                      pdf, params["reference"]), tsv)
+
+
+def draw_method_table(files: Mapping[str, Any], params: Mapping[str, Any], pdf: PathLike,
+                      tsv: PathLike) -> pd.DataFrame:
+    """Thesis Table 4.1: ``files["cells"]`` maps a method to {feature setting: metric file};
+    auPRC at 1 bp; columns in the order of ``params["columns"]``."""
+    table = pd.concat([auprc(path).assign(method=method, feature_set=feature_set)
+                       for method, settings in files["cells"].items()
+                       for feature_set, path in settings.items()], ignore_index=True)
+    return _finish(comparisons.plot_method_table(table, pdf, params["columns"]), tsv)

@@ -16,6 +16,11 @@ Config (all keys optional except ``base_model``)::
       feature_settings: [Seq, Seq+TF, Seq+CT, Seq+CT+TF]   # Fig 3a, each like the base model
       random_at_training: [random_tf, random_cell, random_both]   # Fig 4b, each like the base
       families: {JUN: [JUN, JUNB, JUND]}                   # Fig 4c and its finding
+      baselines:                   # Figs 3b, 3c, thesis Fig 4.5, Table 4.1
+        feature_set: Seq+DNase     #   the NetTIME model they are compared with (like the base)
+        leopard: {budget: {steps: 200}, options: {window: 1024}}   # each: a model of that
+        catchitt: {options: {rounds: 5}}                           #   kind on the training
+        deepbind: {budget: {steps: 200}}                           #   conditions
 
 This module imports no torch, so Snakefiles can use it at parse time.
 """
@@ -140,6 +145,32 @@ def random_at_training_models(project: Project) -> dict[str, dict[str, Any]]:
     train = project.condition_names(["train"])
     return {training_variant_model(experiments, mode): _derived(base_raw, train, embeddings=mode)
             for mode in experiments["random_at_training"]}
+
+
+#: Baseline kinds the experiments may name, and the feature set each one's inputs correspond to
+#: (for the tables; the baselines choose their own inputs).
+BASELINES = {"leopard": "Seq+DNase", "catchitt": "Seq+DNase+TF", "deepbind": "Seq"}
+#: The NetTIME model the baselines are compared with (Seq+DNase in the paper).
+COMPARISON_MODEL = "fig3b_seq_dnase"
+
+
+def baseline_models(project: Project) -> dict[str, dict[str, Any]]:
+    """Figs 3b, 3c, 4.5 and Table 4.1: NetTIME with the baselines' inputs (like the base
+    model, but for its feature set) and one model of each configured baseline kind, all on the
+    training conditions; the baselines' models are named by their kind."""
+    section = (project.config.get("experiments") or {}).get("baselines") or {}
+    if not section:
+        return {}
+    base_raw = base_model(project)[1]
+    train = project.condition_names(["train"])
+    out = {COMPARISON_MODEL: _derived(base_raw, train,
+                                      feature_set=section.get("feature_set", "Seq+DNase"))}
+    for kind in BASELINES:
+        if kind in section:
+            out[kind] = {"kind": kind, "feature_set": base_raw["feature_set"],
+                         "conditions": train, "predict": train,
+                         **copy.deepcopy(section[kind] or {})}
+    return out
 
 
 def _base_spec(project: Project) -> dict[str, Any]:

@@ -34,7 +34,8 @@ def pyplot() -> Any:
     return matplotlib.pyplot
 
 
-def _save(fig: Any, path: str | os.PathLike[str]) -> None:
+def save_figure(fig: Any, path: str | os.PathLike[str]) -> None:
+    """Write a figure (format from the file's suffix) atomically and close it."""
     with atomic_output(path, suffix=Path(path).suffix) as tmp:
         fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "pdf", bbox_inches="tight")
     pyplot().close(fig)
@@ -49,7 +50,8 @@ def _by_condition(table: pd.DataFrame, column: str, order: Sequence[str]
     return present, wide[present].dropna()
 
 
-def _format_p(p: float) -> str:
+def format_p(p: float) -> str:
+    """A p-value as the figures print it."""
     return "p = n/a" if not np.isfinite(p) else f"p = {p:.2g}"
 
 
@@ -116,11 +118,11 @@ def plot_multitask(table: pd.DataFrame, path: str | os.PathLike[str], title: str
             p = wilcoxon_p(wide[other], wide["STL"])
             rows.append({"kind": "wilcoxon_p", "group": "all", "arm": f"{other} vs STL",
                          "value": p})
-            texts.append(f"{other} vs STL: {_format_p(p)}")
+            texts.append(f"{other} vs STL: {format_p(p)}")
     ax_right.text(0.02, 0.98, "\n".join(texts), transform=ax_right.transAxes, va="top",
                   fontsize=7)
     fig.suptitle(title, fontsize=10)
-    _save(fig, path)
+    save_figure(fig, path)
     return pd.DataFrame(rows)
 
 
@@ -161,7 +163,7 @@ def plot_feature_settings(table: pd.DataFrame, path: str | os.PathLike[str],
     ax.set_xticks(range(len(present)), present, rotation=30, ha="right")
     ax.set_ylabel("auPRC (test, 1 bp), mean ± SD")
     ax.set_title("NetTIME input feature settings", fontsize=10)
-    _save(fig, path)
+    save_figure(fig, path)
     return result
 
 
@@ -213,7 +215,7 @@ def plot_embeddings_at_prediction(table: pd.DataFrame,
     ax.set_ylabel("cell-type embeddings")
     ax.set_title("auPRC with embeddings replaced at prediction", fontsize=9)
     fig.colorbar(image, ax=ax, shrink=0.8)
-    _save(fig, path)
+    save_figure(fig, path)
     return pd.DataFrame(rows)
 
 
@@ -250,7 +252,7 @@ def plot_embeddings_at_training(table: pd.DataFrame, path: str | os.PathLike[str
     ax.set_xticks(range(len(present)), present, rotation=30, ha="right")
     ax.set_ylabel("auPRC (test, 1 bp), mean ± SEM")
     ax.set_title("embeddings random at training time", fontsize=10)
-    _save(fig, path)
+    save_figure(fig, path)
     return result
 
 
@@ -310,7 +312,7 @@ def plot_tf_embedding_map(embeddings: np.ndarray, names: Sequence[str],
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title("t-SNE of trained TF embeddings", fontsize=10)
-    _save(fig, path)
+    save_figure(fig, path)
     return result
 
 
@@ -368,10 +370,10 @@ def plot_binary_calls(iou: pd.DataFrame, transitions: pd.DataFrame, curve: pd.Da
             p = wilcoxon_p(wide["threshold"], wide["crf"])
             rows.append({"panel": panel, "method": "threshold vs crf", "stat": "wilcoxon_p",
                          "value": p})
-            ax.set_title(f"threshold vs CRF: {_format_p(p)}", fontsize=8)
+            ax.set_title(f"threshold vs CRF: {format_p(p)}", fontsize=8)
 
     bars(ax_iou, iou, "iou", ["threshold", "crf"], "IOU (test), mean ± SEM", "iou")
     bars(ax_tr, transitions, "transitions", ["target", "threshold", "crf"],
          "label transitions per sequence (%)", "transitions")
-    _save(fig, path)
+    save_figure(fig, path)
     return pd.DataFrame(rows)
