@@ -47,7 +47,7 @@ def child(args: argparse.Namespace) -> None:
         from nettime.data.loader import make_loader
 
         fs = FeatureSet("Seq+CT+TF", synthetic.ASSAYS, True)
-        loader = make_loader(work / "out/train.h5", fs, synthetic.CONDITIONS,
+        loader = make_loader(work / "out/train", fs, synthetic.CONDITIONS,
                              ["conserved", "relaxed"], ["TFA", "TFB"], list(synthetic.CELLS),
                              batch_size=64, shuffle=True, seed=0)
         t, n = time.perf_counter(), 0

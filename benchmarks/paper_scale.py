@@ -37,9 +37,10 @@ def main() -> None:
     # Per-unit rates from the measurement.
     r_inpeak = sec["inpeak"] / (m["genome_bases"] * tracks)
     r_label = sec["labels"] / (n * labels)
-    r_stat_signal = sec["stats_signals"] / (n * tracks)
-    r_motif = sec["stats_motifs"] / (n * tfs)
-    r_dataset_track = max(sec["dataset"] - sec["stats_motifs"], 0) / (n * tracks)
+    # A track's job reads its training split twice (statistics, then values) and every other
+    # split once; the measurement builds the training split only.
+    r_signal = sec["signal_tracks"] / (2 * n * tracks)
+    r_motif = sec["motif_tracks"] / (2 * n * tfs)
     r_examples = sec["examples"] / n
 
     total = PAPER["train"] + PAPER["valid"] + PAPER["test"]
@@ -49,8 +50,8 @@ def main() -> None:
         "examples (pool, merge, windows)": r_examples * total,
         "in-peak signals (bigWig reads)": r_inpeak * PAPER["genome"] * p_tracks,
         "labels": r_label * total * p_labels,
-        "statistics (train split)": (r_stat_signal * p_tracks + r_motif * p_tfs) * PAPER["train"],
-        "data sets (3 splits)": (r_dataset_track * p_tracks + r_motif * p_tfs) * total,
+        "signal tracks (3 splits)": r_signal * p_tracks * (total + PAPER["train"]),
+        "motif tracks (3 splits)": r_motif * p_tfs * (total + PAPER["train"]),
     }
     print(f"measured on {n} examples, {tracks} tracks, {labels} label sets, {tfs} motif TFs, "
           f"{m['genome_bases'] / 1e6:.0f} Mb genome (build {sum(sec.values()):.0f} s, peak RSS "
@@ -66,11 +67,11 @@ def main() -> None:
         return sum(store[k] for k in keys) / n / max(len(keys), 1)
 
     disk = {
-        "sequence": per_example("sequence") * total,
+        "sequence": per_example("examples.h5:sequence") * total,
         "signals": per_example("signals/") * total * p_tracks,
         "labels": per_example("labels/") * total * p_labels,
         "motifs": per_example("motifs/") * total * p_tfs,
-        "coordinates": (per_example("examples/") * 3) * total,
+        "coordinates": per_example("examples.h5:start") * 3 * total,
         "in-peak intermediates": m["inpeak_bytes"] / (m["genome_bases"] * tracks)
         * PAPER["genome"] * p_tracks,
     }

@@ -17,7 +17,7 @@ from nettime.data.dataset import open_dataset
 
 pytestmark = pytest.mark.workflow
 REPO = Path(__file__).resolve().parents[1]
-DATA_RULES = ["examples", "labels", "inpeak_signal", "feature_stats", "dataset"]
+DATA_RULES = ["examples", "labels", "inpeak_signal", "signal_tracks", "motif_tracks", "data"]
 
 
 def snakemake(workdir: Path, *args: str) -> str:
@@ -53,25 +53,29 @@ def workdir(resources, tmp_path_factory):
         "feature_sets": {"Seq": {"assays": []}, "Seq+CT": {"assays": ["DNase", "H3K27ac"]}},
     }
     (work / "config/config.yaml").write_text(yaml.safe_dump(config))
-    snakemake(work, "results/data/train.h5", "results/data/valid.h5", "results/data/test.h5")
+    snakemake(work, "data")
     return work
 
 
 def test_rules_build_every_split(workdir):
     for split, chrom in (("train", "chr1"), ("valid", "chr2"), ("test", "chr3")):
-        with open_dataset(workdir / f"results/data/{split}.h5") as data:
+        with open_dataset(workdir / f"results/data/{split}") as data:
             assert data.n_examples > 0 and set(data.examples()["chrom"]) == {chrom}
-            assert data.conditions == ["TFA.c1", "TFB.c1", "TFA.c2"]
-            assert data.attrs["normalisation_source"] == "results/features/stats/train.json"
+            assert data.conditions == ["TFA.c1", "TFA.c2", "TFB.c1"]
             signal = data.read_signal("c1", "DNase")
             assert np.isfinite(signal).all()
-    with open_dataset(workdir / "results/data/train.h5") as data:
+            stats = data.stats
+        # Every split is z-scored with the training split's statistics.
+        if split == "train":
+            train_stats = stats
+        assert stats == train_stats
+    with open_dataset(workdir / "results/data/train") as data:
         signal = data.read_signal("c2", "H3K27ac").astype(np.float64)
         assert abs(signal.mean()) < 1e-2 and abs(signal.std() - 1) < 1e-2
 
 
 def test_rerun_does_nothing_and_new_condition_keeps_signals(workdir, resources):
-    assert "Nothing to be done" in snakemake(workdir, "-n", "results/data/valid.h5")
+    assert "Nothing to be done" in snakemake(workdir, "-n", "data")
     sheet = workdir / "config/conditions.tsv"
     original = sheet.read_text()
     peaks = workdir / "resources/encode/peaks"
@@ -80,16 +84,17 @@ def test_rerun_does_nothing_and_new_condition_keeps_signals(workdir, resources):
                     peaks / f"TFB.c2.{label_set}.narrowPeak.gz")
     try:
         sheet.write_text(original + "TFB\tc2\t\ttrain\n")
-        plan = snakemake(workdir, "-n", "results/data/valid.h5")
+        plan = snakemake(workdir, "-n", "data")
     finally:
         sheet.write_text(original)
-    assert "rule labels:" in plan and "rule examples:" in plan and "rule dataset:" in plan
-    assert "results/labels/valid/TFB.c2.h5" in plan
-    assert "rule inpeak_signal:" not in plan  # the signals do not depend on the conditions
+    # A training condition adds peaks, so new example windows: every track is rewritten over
+    # them, but the in-peak signals do not depend on the conditions.
+    assert "rule labels:" in plan and "rule examples:" in plan and "rule signal_tracks:" in plan
+    assert "results/data/valid/labels/TFB.c2.h5" in plan
+    assert "rule inpeak_signal:" not in plan
 
 
-def test_per_split_normalisation_uses_each_split(workdir):
-    plan = snakemake(workdir, "results/data/valid.h5", "-n", "--forceall", "--config",
-                     "normalisation=per_split")
-    assert "results/features/stats/valid.json" in plan
-    assert "results/features/stats/train.json" not in plan
+def test_another_normalisation_rewrites_the_tracks_only(workdir):
+    plan = snakemake(workdir, "-n", "data", "--config", "normalisation=per_split")
+    assert "rule signal_tracks:" in plan
+    assert "rule examples:" not in plan and "rule labels:" not in plan

@@ -1,27 +1,28 @@
-"""The HDF5 data set: writing, reading, and the torch sample loader for every feature set."""
+"""The data set folder: writing each track, reading, and the torch sample loader for every
+feature set."""
 
 from __future__ import annotations
-
-import json
 
 import h5py
 import numpy as np
 import pytest
 from conftest import TGASTCA
 
-from nettime.data.dataset import (
-    DEFAULT_FEATURE_SETS,
-    FeatureSet,
-    feature_sets_from_config,
-    open_dataset,
-)
-from nettime.data.genome import Genome, one_hot, read_blacklist
+from nettime.config import schema_defaults
+from nettime.data.dataset import FeatureSet, feature_sets_from_config, open_dataset
+from nettime.data.genome import Genome, one_hot
 from nettime.data.loader import make_loader
 from nettime.data.motif_features import motif_channels
-from nettime.data.peaks import base_labels, build_examples, read_narrowpeak
+from nettime.data.peaks import base_labels, read_narrowpeak
 from nettime.data.signals import InPeakSignal, write_inpeak
-from nettime.data.writer import compute_stats, write_dataset, write_labels
+from nettime.data.writer import (
+    build_examples,
+    build_labels,
+    build_motif_tracks,
+    build_signal_tracks,
+)
 from nettime.files import DataError, read_chrom_sizes
+from nettime.motifs.matrices import Motif, write_meme
 
 SPLITS = {"train": ["chr1", "chr3"], "valid": ["chr2"]}
 CELLS = ("c1", "c2")
@@ -33,52 +34,62 @@ FEATURE_SETS = {
     "Seq+TF": FeatureSet("Seq+TF", (), True),
     "Seq+CT+TF": FeatureSet("Seq+CT+TF", ("H3K27ac", "DNase"), True),
 }
+OPTIONS = {"min_overlap": 200, "max_union": 600, "max_peak_length": 1000, "window": 1000}
 
 
 @pytest.fixture(scope="module")
 def built(resources, tmp_path_factory, warm_fimo):
+    """Every track of two splits, written by the pipeline's steps."""
     root = resources["root"]
     out = tmp_path_factory.mktemp("data")
     sizes = read_chrom_sizes(root / "genome/chrom.sizes")
-    blacklist = read_blacklist(root / "genome/blacklist.bed", sizes)
     files = [root / f"peaks/{c}.{s}.narrowPeak.gz" for c in resources["conditions"]
              for s in ("conserved", "relaxed")]
+    beds = {split: out / f"{split}.bed" for split in SPLITS}
+    paths = {split: out / split for split in SPLITS}
+    build_examples(files, root / "genome/genome.fa", root / "genome/chrom.sizes",
+                   root / "genome/blacklist.bed", SPLITS, OPTIONS, beds,
+                   {split: paths[split] / "examples.h5" for split in SPLITS})
+    for condition in resources["conditions"]:
+        build_labels(beds, 1000, root / f"peaks/{condition}.conserved.narrowPeak.gz",
+                     root / f"peaks/{condition}.relaxed.narrowPeak.gz",
+                     {split: paths[split] / f"labels/{condition}.h5" for split in SPLITS})
     inpeak = {(cell, assay): str(out / f"{cell}.{assay}.h5") for cell in CELLS for assay in ASSAYS}
     for (cell, assay), target in inpeak.items():
         track = root / f"features/{cell}.{assay}"
         write_inpeak(f"{track}.bigWig", f"{track}.narrowPeak.gz", sizes, target, progress=False)
+        build_signal_tracks(target, beds, 1000, "train",
+                            {s: paths[s] / f"signals/{cell}.{assay}.h5" for s in SPLITS})
     ppms = {"TFA": TGASTCA, "TFB": TGASTCA[::-1, ::-1].copy()}
-    genome = Genome(root / "genome/genome.fa")
-    examples, paths = {}, {}
-    for split, chroms in SPLITS.items():
-        examples[split] = build_examples(files, genome, sizes, chroms, blacklist)
-        labels = {}
-        for condition in resources["conditions"]:
-            labels[condition] = str(out / f"{condition}.{split}.labels.h5")
-            write_labels(examples[split], 1000, {
-                s: str(root / f"peaks/{condition}.{s}.narrowPeak.gz")
-                for s in ("conserved", "relaxed")}, labels[condition])
-        stats = compute_stats(examples["train"], 1000, inpeak, genome, ppms)
-        paths[split] = out / f"{split}.h5"
-        write_dataset(paths[split], examples[split], genome, 1000, inpeak, labels, ppms, stats,
-                      {"split": split, "config_hash": "x"}, {"a.bed": "0" * 32},
-                      progress=False)
-    genome.close()
+    for tf, ppm in ppms.items():
+        write_meme([Motif(tf, tf, ppm)], out / f"{tf}.meme")
+        build_motif_tracks(root / "genome/genome.fa", beds, 1000, str(out / f"{tf}.meme"), None,
+                           "train", {s: paths[s] / f"motifs/{tf}.h5" for s in SPLITS})
+    with open_dataset(paths["train"]) as train:
+        examples = {split: open_dataset(paths[split]).examples() for split in SPLITS}
+        stats = train.stats
     return {"paths": paths, "examples": examples, "inpeak": inpeak, "ppms": ppms,
             "root": root, "stats": stats}
 
 
 def test_file_layout_and_provenance(built):
-    with h5py.File(built["paths"]["valid"], "r") as h5:
-        n = len(built["examples"]["valid"])
+    valid = built["paths"]["valid"]
+    n = len(built["examples"]["valid"])
+    with h5py.File(valid / "examples.h5", "r") as h5:
         assert h5["sequence"].shape == (n, 1000) and h5["sequence"].dtype == np.uint8
-        assert h5["signals/c1/DNase"].dtype == np.float16
-        assert h5["labels/TFA.c1/relaxed"].shape == (n, 125)
-        assert h5["motifs/TFA"].shape == (n, 1000, 2)
         assert h5["sequence"].chunks[0] <= 128 and h5["sequence"].compression == "gzip"
-        stats = json.loads(h5.attrs["stats"])
-        assert set(stats) >= {"signals/c2/H3K27ac", "motifs/TFB/rev"}
-        assert h5.attrs["split"] == "valid" and "a.bed" in json.loads(h5.attrs["sources"])
+        assert h5.attrs["split"] == "valid" and h5.attrs["length"] == 1000
+    with h5py.File(valid / "signals/c1.DNase.h5", "r") as h5:
+        assert h5["values"].dtype == np.float16 and h5["values"].shape == (n, 1000)
+        # Validation signals are z-scored with the training split's statistics, recorded.
+        assert [h5.attrs["mean"], h5.attrs["std"]] == built["stats"]["signals/c1/DNase"]
+        assert str(h5.attrs["source"]).endswith("c1.DNase.bigWig") and len(h5.attrs["md5"]) == 32
+    with h5py.File(valid / "labels/TFA.c1.h5", "r") as h5:
+        assert h5["relaxed"].shape == (n, 125)
+        assert str(h5["conserved"].attrs["source"]).endswith("TFA.c1.conserved.narrowPeak.gz")
+    with h5py.File(valid / "motifs/TFA.h5", "r") as h5:
+        assert h5["values"].shape == (n, 1000, 2)
+    assert set(built["stats"]) >= {"signals/c2/H3K27ac", "motifs/TFB/rev"}
 
 
 def test_reader_round_trip(built, resources):
@@ -86,7 +97,7 @@ def test_reader_round_trip(built, resources):
     examples = built["examples"]["valid"]
     with open_dataset(built["paths"]["valid"]) as data, Genome(root / "genome/genome.fa") as g:
         assert data.n_examples == len(examples) > 3 and data.length == 1000
-        assert data.conditions == resources["conditions"]
+        assert data.conditions == sorted(resources["conditions"])
         np.testing.assert_array_equal(data.examples()["start"], examples["start"])
         rows = slice(1, 4)
         peaks = read_narrowpeak(root / "peaks/TFA.c2.conserved.narrowPeak.gz")
@@ -172,7 +183,25 @@ def test_loader_rejects_unknown_conditions_and_features(built):
 
 def test_feature_sets_from_config():
     sets = feature_sets_from_config({})
-    assert list(sets) == list(DEFAULT_FEATURE_SETS)
+    assert list(sets) == list(schema_defaults()["feature_sets"])
     assert sets["Seq+CT+TF"].n_channels == 4 + 4 + 2 and sets["Seq"].n_channels == 4
     custom = feature_sets_from_config({"feature_sets": {"D": {"assays": ["DNase"]}}})
     assert custom == {"D": FeatureSet("D", ("DNase",), False)}
+
+
+def test_per_split_normalisation_uses_each_splits_statistics(built, tmp_path):
+    inpeak = built["inpeak"]["c1", "DNase"]
+    beds = {split: tmp_path / f"{split}.bed" for split in SPLITS}
+    for split, bed in beds.items():
+        built["examples"][split].to_csv(bed, sep="\t", header=False, index=False)
+    outs = {split: tmp_path / split / "signals/c1.DNase.h5" for split in SPLITS}
+    build_signal_tracks(inpeak, beds, 1000, "per_split", outs)
+    for split in SPLITS:
+        with h5py.File(outs[split], "r") as h5:
+            values = h5["values"][:].astype(np.float64)
+            # Each split z-scored with its own statistics: mean 0 and SD 1 over its values.
+            assert abs(values.mean()) < 1e-2 and abs(values.std() - 1) < 1e-2
+    with h5py.File(outs["valid"], "r") as valid, h5py.File(outs["train"], "r") as train:
+        assert valid.attrs["mean"] != train.attrs["mean"]
+    with pytest.raises(ValueError, match="unknown normalisation 'global'"):
+        build_signal_tracks(inpeak, beds, 1000, "global", outs)

@@ -10,7 +10,14 @@ from sklearn.metrics import auc, precision_recall_curve
 from nettime.metrics import GroupedPRAccumulator
 from nettime.models.device import DeviceError, resolve_device
 from nettime.models.network import EMBEDDING_MODES, ModelConfig, build_model, grow_vocab, load_model
-from nettime.models.training import LOG_COLUMNS, TrainingError, TrainSettings, sequence_loss, train
+from nettime.models.training import (
+    LOG_COLUMNS,
+    TrainingError,
+    TrainSettings,
+    data_identity,
+    sequence_loss,
+    train,
+)
 
 L = 40
 K = 5
@@ -132,6 +139,26 @@ def test_a_step_limited_run_resumes_to_the_same_weights(tmp_path):
               valid=lambda: [make_data(n=6, seed=1)], n_valid_conditions=4, stop_after=5)
     for key, value in reference.items():
         assert torch.equal(model.state_dict()[key], value), key
+
+
+def test_a_finished_run_is_not_repeated_unless_its_data_changed(tmp_path, capsys):
+    data = tmp_path / "train.txt"
+    data.write_text("first")
+    first = tiny_model()
+    done = train(first, batch_source(make_data()), settings(), tmp_path / "m",
+                 identity=data_identity([data]))
+    again = tiny_model(seed=99)
+    capsys.readouterr()
+    result = train(again, batch_source(make_data()), settings(), tmp_path / "m",
+                   identity=data_identity([data]))
+    assert "nothing to do" in capsys.readouterr().err
+    assert torch.equal(again.state_dict()["input_fc.weight"], first.state_dict()["input_fc.weight"])
+    data.write_text("rebuilt with other contents")  # e.g. the data set was made anew
+    changed = tiny_model(seed=99)
+    train(changed, batch_source(make_data()), settings(), tmp_path / "m",
+          identity=data_identity([data]))
+    assert "other data; starting afresh" in capsys.readouterr().err
+    assert result.steps == done.steps
 
 
 def test_the_seed_decides_the_weights(tmp_path):

@@ -41,7 +41,7 @@ def test_train_finetune_predict_and_track_rules(tmp_path):
     rng = np.random.default_rng(0)
     (tmp_path / "results/data").mkdir(parents=True)
     for split, n in (("train", 16), ("valid", 6), ("test", 5)):
-        write_random_dataset(tmp_path / f"results/data/{split}.h5", n, L,
+        write_random_dataset(tmp_path / f"results/data/{split}", n, L,
                              project.condition_names(), project.cell_types,
                              ["DNase", "H3K4me1", "H3K4me3", "H3K27ac"], rng)
     sizes = tmp_path / "resources/simulated/genome/chrom.sizes"

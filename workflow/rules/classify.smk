@@ -7,7 +7,7 @@
 rule search_threshold:
     input:
         predictions=layout.path("predictions", model="{model}", split="valid"),
-        data=layout.path("data_set", split="valid"),
+        data=scoring_data("valid"),
     output:
         table=layout.path("thresholds", model="{model}"),
     log:
@@ -29,7 +29,7 @@ rule search_threshold:
 rule train_crf:
     input:
         predictions=layout.path("predictions", model="{model}", split="valid"),
-        data=layout.path("data_set", split="valid"),
+        data=scoring_data("valid"),
     output:
         crf=layout.path("crf", model="{model}"),
         log_table=layout.path("crf_log", model="{model}"),
@@ -53,7 +53,7 @@ rule train_crf:
 rule call_sites:
     input:
         predictions=layout.path("predictions", model="{model}", split="{split}"),
-        data=layout.path("data_set", split="{split}"),
+        data=scoring_data(),
         thresholds=layout.path("thresholds", model="{model}"),
         crf=layout.path("crf", model="{model}"),
     output:

@@ -4,7 +4,8 @@ import os
 import sys
 
 from nettime import layout
-from nettime.config import ConfigError, load_project
+from nettime.config import ConfigError, load_project, split_condition
+from nettime.data.dataset import feature_sets_from_config, input_files
 from nettime.models.registry import predictable, training_settings, vocabularies
 from nettime.paper.figures import caption, model_registry, plan_figures, plan_record
 from nettime.sources.simulate.portal import portal_json_paths
@@ -116,25 +117,71 @@ def simulation_folder(wildcards, output):
 
 
 # ---- data sets -------------------------------------------------------------------------------
-def inpeak_signals():
-    return [
-        layout.path("inpeak_signal", cell=cell, assay=assay)
-        for cell, assay in CELL_ASSAYS
-    ]
+def example_peak_files():
+    """The peaks whose pooled, merged intervals make the example windows."""
+    return peak_files()
 
 
-def motif_specs():
-    """TF -> motif of the TFs that get motif channels: all, when a feature set uses motifs."""
-    if not any(s.get("motifs") for s in PROJECT.config["feature_sets"].values()):
-        return {}
-    motifs = PROJECT.config["motifs"]
-    return {tf: motifs[tf] for tf in PROJECT.tfs if tf in motifs}
+FEATURE_SETS = feature_sets_from_config(PROJECT.config)
 
 
-def normalisation_stats(wildcards):
-    """Statistics a split is z-scored with: the training split's, or its own (per_split)."""
-    per_split = PROJECT.config["normalisation"] == "per_split"
-    return layout.path("feature_stats", split=wildcards.split if per_split else "train")
+def data_files(split, conditions=(), feature_set=None, labels=True):
+    """The files of a split's data set that a job over ``conditions`` reads (see
+    nettime.data.dataset.input_files)."""
+    features = FEATURE_SETS[feature_set] if feature_set is not None else None
+    return input_files(
+        layout.path("data_set", split=split), conditions, features, labels
+    )
+
+
+def data_set_files():
+    """Every file of every split's data set."""
+    motifs = any(f.motifs for f in FEATURE_SETS.values())
+    files = []
+    for split in layout.SPLITS:
+        files.append(layout.path("data_examples", split=split))
+        files += [
+            layout.path("data_labels", split=split, condition=c) for c in CONDITIONS
+        ]
+        files += [
+            layout.path("data_signal", split=split, cell=cell, assay=assay)
+            for cell, assay in CELL_ASSAYS
+        ]
+        if motifs:
+            files += [
+                layout.path("data_motifs", split=split, tf=tf)
+                for tf in PROJECT.tfs
+                if tf in PROJECT.config["motifs"]
+            ]
+    return files
+
+
+def training_data(split):
+    """Input function: the data a model trains (or validates) on."""
+
+    def files(wildcards):
+        spec = MODELS[wildcards.model]
+        return data_files(split, spec.conditions, spec.feature_set)
+
+    return files
+
+
+def prediction_data(wildcards):
+    """Input function: the inputs of the conditions a model predicts (no labels)."""
+    spec = MODELS[wildcards.model]
+    conditions = predictable(MODELS, wildcards.model)
+    return data_files(wildcards.split, conditions, spec.feature_set, labels=False)
+
+
+def scoring_data(split=None):
+    """Input function: the examples and labels of the conditions a model predicts."""
+
+    def files(wildcards):
+        return data_files(
+            split or wildcards.split, predictable(MODELS, wildcards.model)
+        )
+
+    return files
 
 
 # ---- models ----------------------------------------------------------------------------------
@@ -233,7 +280,7 @@ def all_targets():
     targets = acquired_data()
     if SOURCE == "simulated":
         targets += simulated_files()
-    targets += [layout.path("data_set", split=split) for split in layout.SPLITS]
+    targets += data_set_files()
     if DEFAULT_MODEL in MODELS:
         targets += model_files(DEFAULT_MODEL, tracks=True)
     targets += evaluation_files("test")

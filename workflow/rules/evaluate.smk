@@ -9,7 +9,7 @@ ruleorder: evaluate_probability > evaluate_variant
 rule evaluate:
     input:
         predictions=layout.path("predictions", model="{model}", split="{split}"),
-        data=layout.path("data_set", split="{split}"),
+        data=scoring_data(),
         calls=layout.path("calls", model="{model}", split="{split}"),
     output:
         table=layout.path("metrics", model="{model}", split="{split}"),
@@ -33,7 +33,7 @@ rule evaluate_probability:
     # auPRC and AP only: the figures that compare models need no calls (no threshold or CRF).
     input:
         predictions=layout.path("predictions", model="{model}", split="{split}"),
-        data=layout.path("data_set", split="{split}"),
+        data=scoring_data(),
     output:
         table=layout.path(
             "metrics_of", model="{model}", split="{split}", kind="probability"
@@ -62,7 +62,7 @@ rule evaluate_variant:
             split="{split}",
             variant="{variant}",
         ),
-        data=layout.path("data_set", split="{split}"),
+        data=scoring_data(),
     output:
         table=layout.path(
             "metrics_of", model="{model}", split="{split}", kind="{variant}"

@@ -1,4 +1,5 @@
-# Cell-type signals inside peaks, z-score statistics, and the HDF5 data set of each split.
+# Cell-type signals inside peaks (independent of the examples), then each track over every
+# split's examples, z-scored with the training split's statistics; TF motif channels likewise.
 # Library code: nettime.data.signals, nettime.data.writer.
 
 
@@ -31,61 +32,53 @@ rule inpeak_signal:
         "../scripts/inpeak_signal.py"
 
 
-rule feature_stats:
+rule signal_tracks:
     input:
-        examples=layout.path("examples", split="{split}"),
-        signals=inpeak_signals(),
-        fasta=layout.path("genome", source=SOURCE),
-        fai=layout.path("genome", source=SOURCE) + ".fai",
+        inpeak=layout.path("inpeak_signal", cell="{cell}", assay="{assay}"),
+        examples=[layout.path("examples", split=s) for s in layout.SPLITS],
     output:
-        layout.path("feature_stats", split="{split}"),
+        [
+            layout.path("data_signal", split=s, cell="{cell}", assay="{assay}")
+            for s in layout.SPLITS
+        ],
     log:
-        layout.log("features/stats/{split}"),
+        layout.log("data/signals/{cell}.{assay}"),
     benchmark:
-        layout.benchmark("feature_stats/{split}")
+        layout.benchmark("signal_tracks/{cell}.{assay}")
     conda:
         "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    params:
+        window=config["peaks"]["window"],
+        normalisation=config["normalisation"],
+    script:
+        "../scripts/signal_tracks.py"
+
+
+rule motif_tracks:
+    input:
+        examples=[layout.path("examples", split=s) for s in layout.SPLITS],
+        fasta=layout.path("genome", source=SOURCE),
+        fai=f"{layout.path('genome', source=SOURCE)}.fai",
+    output:
+        [layout.path("data_motifs", split=s, tf="{tf}") for s in layout.SPLITS],
+    log:
+        layout.log("data/motifs/{tf}"),
+    benchmark:
+        layout.benchmark("motif_tracks/{tf}")
+    conda:
+        "../envs/motifs.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
     params:
         window=config["peaks"]["window"],
-        cell_assays=[f"{cell}.{assay}" for cell, assay in CELL_ASSAYS],
-        motifs=lambda wildcards: motif_specs(),
-        motif_dir=os.path.dirname(PROJECT.config_path),
-    script:
-        "../scripts/feature_stats.py"
-
-
-rule dataset:
-    input:
-        examples=layout.path("examples", split="{split}"),
-        labels=lambda w: [
-            layout.path("labels", split=w.split, condition=c) for c in CONDITIONS
-        ],
-        signals=inpeak_signals(),
-        stats=normalisation_stats,
-        fasta=layout.path("genome", source=SOURCE),
-        fai=layout.path("genome", source=SOURCE) + ".fai",
-    output:
-        layout.path("data_set", split="{split}"),
-    log:
-        layout.log("data/{split}"),
-    benchmark:
-        layout.benchmark("dataset/{split}")
-    conda:
-        "../envs/data.yaml"
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=120,
-    params:
-        window=config["peaks"]["window"],
-        cell_assays=[f"{cell}.{assay}" for cell, assay in CELL_ASSAYS],
-        conditions=CONDITIONS,
-        motifs=lambda wildcards: motif_specs(),
+        motif=lambda w: str(config["motifs"][w.tf]),
         motif_dir=os.path.dirname(PROJECT.config_path),
         normalisation=config["normalisation"],
     script:
-        "../scripts/dataset.py"
+        "../scripts/motif_tracks.py"

@@ -1,20 +1,22 @@
-# Merged peak set -> example windows per split, and per-condition base labels.
-# Library code: nettime.data.peaks, nettime.data.writer.
+# Merged peak set -> example windows and their sequence for every split (one job), and the base
+# labels of each condition on every split (one job per condition).
+# Library code: nettime.data.writer, nettime.data.peaks.
 
 
 rule examples:
     input:
-        peaks=peak_files(),
+        peaks=example_peak_files(),
         fasta=layout.path("genome", source=SOURCE),
-        fai=layout.path("genome", source=SOURCE) + ".fai",
+        fai=f"{layout.path('genome', source=SOURCE)}.fai",
         sizes=layout.path("chrom_sizes", source=SOURCE),
         blacklist=layout.path("blacklist", source=SOURCE),
     output:
-        layout.path("examples", split="{split}"),
+        beds=[layout.path("examples", split=s) for s in layout.SPLITS],
+        sequences=[layout.path("data_examples", split=s) for s in layout.SPLITS],
     log:
-        layout.log("examples/{split}"),
+        layout.log("examples"),
     benchmark:
-        layout.benchmark("examples/{split}")
+        layout.benchmark("examples")
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -22,7 +24,7 @@ rule examples:
         mem_mb=4000,
         runtime=30,
     params:
-        chromosomes=lambda wildcards: config["splits"][wildcards.split],
+        splits={s: config["splits"][s] for s in layout.SPLITS},
         peaks=config["peaks"],
     script:
         "../scripts/examples.py"
@@ -30,7 +32,7 @@ rule examples:
 
 rule labels:
     input:
-        examples=layout.path("examples", split="{split}"),
+        examples=[layout.path("examples", split=s) for s in layout.SPLITS],
         conserved=lambda w: layout.path(
             "condition_peaks",
             source=SOURCE,
@@ -44,9 +46,12 @@ rule labels:
             label_set="relaxed",
         ),
     output:
-        layout.path("labels", split="{split}", condition="{condition}"),
+        [
+            layout.path("data_labels", split=s, condition="{condition}")
+            for s in layout.SPLITS
+        ],
     log:
-        layout.log("labels/{split}/{condition}"),
+        layout.log("labels/{condition}"),
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -57,3 +62,9 @@ rule labels:
         window=config["peaks"]["window"],
     script:
         "../scripts/labels.py"
+
+
+rule data:
+    # `snakemake data` builds every split's data set and nothing after it.
+    input:
+        data_set_files(),

@@ -8,8 +8,8 @@
 
 rule train_model:
     input:
-        train=layout.path("data_set", split="train"),
-        valid=layout.path("data_set", split="valid"),
+        train=training_data("train"),
+        valid=training_data("valid"),
         init=model_init,
     output:
         model=layout.path("model_file", model="{model}"),
@@ -53,7 +53,7 @@ rule export_embeddings:
 rule predict:
     input:
         model=layout.path("model_file", model="{model}"),
-        data=lambda wildcards: layout.path("data_set", split=wildcards.split),
+        data=prediction_data,
     output:
         layout.path("predictions", model="{model}", split="{split}"),
     log:
@@ -78,7 +78,7 @@ rule predict:
 rule predict_variant:
     input:
         model=layout.path("model_file", model="{model}"),
-        data=lambda wildcards: layout.path("data_set", split=wildcards.split),
+        data=prediction_data,
     output:
         layout.path(
             "variant_predictions",
@@ -107,7 +107,7 @@ rule predict_variant:
 rule track:
     input:
         predictions=layout.path("predictions", model="{model}", split="test"),
-        data=layout.path("data_set", split="test"),
+        data=layout.path("data_examples", split="test"),
         sizes=layout.path("chrom_sizes", source=SOURCE),
     output:
         layout.path("track", model="{model}", condition="{condition}"),

@@ -6,7 +6,7 @@ sys.stderr = open(snakemake.log[0], "w")
 
 from nettime.calls.sites import build_calls  # noqa: E402
 
-build_calls(snakemake.input.predictions, snakemake.input.data, snakemake.input.thresholds,
+build_calls(snakemake.input.predictions, snakemake.input.data[0], snakemake.input.thresholds,
             snakemake.input.crf, snakemake.output.calls,
             {"threshold": snakemake.output.threshold_bed, "crf": snakemake.output.crf_bed},
             block_size=snakemake.params.settings["block_size"], threads=snakemake.threads)

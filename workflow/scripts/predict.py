@@ -11,7 +11,7 @@ sys.stderr = open(snakemake.log[0], "a", buffering=1)
 
 from nettime.baselines.kinds import predict_with_settings  # noqa: E402
 
-predict_with_settings(snakemake.input.model, snakemake.input.data, snakemake.output[0],
+predict_with_settings(snakemake.input.model, snakemake.input.data[0], snakemake.output[0],
                       snakemake.params.conditions, snakemake.wildcards.model,
                       snakemake.wildcards.split, snakemake.config,
                       variant=snakemake.params.variant, threads=snakemake.threads)

@@ -12,7 +12,7 @@ sys.stderr = open(snakemake.log[0], "a", buffering=1)
 
 from nettime.baselines.kinds import train_registry_model  # noqa: E402
 
-train_registry_model(snakemake.params.model, snakemake.config, snakemake.input.train,
-                     snakemake.input.valid, snakemake.input.init[0] if snakemake.input.init
+train_registry_model(snakemake.params.model, snakemake.config, snakemake.input.train[0],
+                     snakemake.input.valid[0], snakemake.input.init[0] if snakemake.input.init
                      else None, snakemake.output.model, snakemake.output.spec,
                      threads=snakemake.threads)

@@ -1,45 +1,46 @@
-"""The HDF5 data set of one split: its layout, feature sets and reader (writer:
-:mod:`nettime.data.writer`; torch loader: :mod:`nettime.data.loader`).
+"""The data set of one split: a folder of HDF5 files, one per track, its feature sets and its
+reader (writers: :mod:`nettime.data.writer`; torch loader: :mod:`nettime.data.loader`).
 
-Layout (every per-example dataset is chunked along examples and gzip-compressed)::
+Layout of ``results/data/{split}/`` (every per-example dataset is chunked along examples and
+gzip-compressed)::
 
-    examples/chrom (n,) bytes, examples/start (n,) int64, examples/end (n,) int64
-    sequence (n, L) uint8                  codes A=0 C=1 G=2 T=3
-    signals/{cell}/{assay} (n, L) float16  z-scored in-peak signal
-    labels/{condition}/{label_set} (n, ceil(L/8)) uint8  base labels packed 8 per byte
-                                           (numpy.packbits along L; read_labels unpacks)
-    motifs/{TF} (n, L, 2) float16          z-scored FIMO max(1 - p), forward and reverse strand
-    attrs: length, split, conditions, label_sets, cell_types, assays, tfs, normalisation,
-           config_hash, sources (JSON: path -> md5), stats (JSON: track -> [mean, std])
+    examples.h5                 chrom (n,) bytes, start (n,) int64, end (n,) int64,
+                                sequence (n, L) uint8 codes A=0 C=1 G=2 T=3 (4: other);
+                                attrs length, split
+    signals/{cell}.{assay}.h5   values (n, L) float16: the z-scored in-peak signal;
+                                attrs mean, std (the statistics it was z-scored with), source,
+                                md5
+    labels/{condition}.h5       conserved, relaxed (n, ceil(L/8)) uint8: base labels packed 8 per
+                                byte (numpy.packbits along L); attrs length, n_examples
+    motifs/{TF}.h5              values (n, L, 2) float16: z-scored FIMO max(1 - p), forward and
+                                reverse strand; attrs mean_fwd, std_fwd, mean_rev, std_rev
 
-A sample is (example, condition, label set). :class:`nettime.data.loader.SampleDataset` reads blocks of whole
-chunks, builds every requested sample of the blocks it holds, and yields shuffled batches, so
-memory stays bounded by ``buffer_blocks * block_examples`` examples whatever the file size.
+One file per track means that a new condition, cell type or TF adds files and changes none:
+models that do not use them are not retrained. A job reads only the files it needs.
+
+A sample is (example, condition, label set). :class:`nettime.data.loader.SampleDataset` reads
+blocks of whole chunks, builds every requested sample of the blocks it holds, and yields
+shuffled batches, so memory stays bounded by ``buffer_blocks * block_examples`` examples whatever
+the file size.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 import pandas as pd
 
+from nettime.config import schema_defaults, split_condition
 from nettime.data.genome import one_hot
 from nettime.files import DataError
 
 LABEL_SETS = ("conserved", "relaxed")
-DEFAULT_FEATURE_SETS = {
-    "Seq": {"assays": [], "motifs": False},
-    "Seq+DNase": {"assays": ["DNase"], "motifs": False},
-    "Seq+CT": {"assays": ["DNase", "H3K4me1", "H3K4me3", "H3K27ac"], "motifs": False},
-    "Seq+TF": {"assays": [], "motifs": True},
-    "Seq+CT+TF": {"assays": ["DNase", "H3K4me1", "H3K4me3", "H3K27ac"], "motifs": True},
-}
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,9 @@ class FeatureSet:
 
 
 def feature_sets_from_config(config: Mapping[str, Any]) -> dict[str, FeatureSet]:
-    """The named feature sets of ``config["feature_sets"]`` (the five defaults when absent)."""
-    table = config.get("feature_sets") or DEFAULT_FEATURE_SETS
+    """The named feature sets of ``config["feature_sets"]`` (the schema's defaults when
+    absent)."""
+    table = config.get("feature_sets") or schema_defaults()["feature_sets"]
     return {name: FeatureSet(name, tuple(spec.get("assays", [])), bool(spec.get("motifs")))
             for name, spec in table.items()}
 
@@ -67,24 +69,75 @@ def _strings(values: Any) -> list[str]:
     return [v.decode() if isinstance(v, bytes) else str(v) for v in np.atleast_1d(values)]
 
 
+#: Files of a split's data set folder, relative to it.
+EXAMPLES_FILE = "examples.h5"
+
+
+def signal_file(cell_type: str, assay: str) -> str:
+    return f"signals/{cell_type}.{assay}.h5"
+
+
+def labels_file(condition: str) -> str:
+    return f"labels/{condition}.h5"
+
+
+def motifs_file(tf: str) -> str:
+    return f"motifs/{tf}.h5"
+
+
+def input_files(folder: str | os.PathLike[str], conditions: Sequence[str],
+                feature_set: FeatureSet | None = None, labels: bool = True) -> list[str]:
+    """The files of a data set folder that a job over ``conditions`` reads: the examples, the
+    conditions' labels (with ``labels``) and the tracks of ``feature_set`` for their cell types
+    and TFs."""
+    folder = os.fspath(folder)
+    names = [split_condition(condition) for condition in conditions]
+    files = [f"{folder}/{EXAMPLES_FILE}"]
+    if labels:
+        files += [f"{folder}/{labels_file(c)}" for c in conditions]
+    if feature_set is not None:
+        cells = dict.fromkeys(cell for _, cell in names)
+        files += [f"{folder}/{signal_file(cell, assay)}" for cell in cells
+                  for assay in feature_set.assays]
+        if feature_set.motifs:
+            files += [f"{folder}/{motifs_file(tf)}" for tf in dict.fromkeys(t for t, _ in names)]
+    return files
+
+
+def _names(folder: Path, suffix: str = ".h5") -> list[str]:
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[: -len(suffix)] for p in folder.iterdir()
+                  if p.name.endswith(suffix) and not p.name.startswith("."))
+
+
 class DataSet:
-    """Read access to one split's HDF5 data set (see the module docstring)."""
+    """Read access to one split's data set folder (see the module docstring).
+
+    The tracks present are those whose files exist: ``conditions``, ``cell_types``, ``assays``
+    and ``tfs`` list them; a track's file is opened on first use.
+    """
 
     def __init__(self, path: str | os.PathLike[str]):
-        self.path = str(path)
+        root = Path(path)
+        if root.name == EXAMPLES_FILE:  # the folder's examples file stands for the folder
+            root = root.parent
+        self.path = str(root)
+        self._root = root
         try:
-            self._h5 = h5py.File(self.path, "r")
+            self._h5 = h5py.File(self._root / EXAMPLES_FILE, "r")
         except OSError as error:
-            raise DataError(f"{self.path}: cannot open the data set: {error}") from None
-        attrs = self._h5.attrs
-        self.length = int(attrs["length"])
-        self.conditions = _strings(attrs["conditions"])
-        self.label_sets = _strings(attrs["label_sets"])
-        self.cell_types = _strings(attrs["cell_types"])
-        self.assays = _strings(attrs["assays"])
-        self.tfs = _strings(attrs["tfs"]) if len(attrs["tfs"]) else []
-        self.n_examples = int(self._h5["examples/start"].shape[0])
-        self.stats = json.loads(attrs["stats"])
+            raise DataError(f"{self.path}: cannot open the data set ({EXAMPLES_FILE}): "
+                            f"{error}") from None
+        self.length = int(self._h5.attrs["length"])
+        self.n_examples = int(self._h5["start"].shape[0])
+        self.label_sets = list(LABEL_SETS)
+        self.conditions = _names(self._root / "labels")
+        tracks = [name.split(".", 1) for name in _names(self._root / "signals")]
+        self.cell_types = list(dict.fromkeys(cell for cell, _ in tracks))
+        self.assays = list(dict.fromkeys(assay for _, assay in tracks))
+        self.tfs = _names(self._root / "motifs")
+        self._open: dict[str, h5py.File] = {}
 
     @property
     def attrs(self) -> h5py.AttributeManager:
@@ -95,11 +148,41 @@ class DataSet:
         chunks = self._h5["sequence"].chunks
         return int(chunks[0]) if chunks else max(self.n_examples, 1)
 
+    def _file(self, name: str, what: str) -> h5py.File:
+        if name not in self._open:
+            path = self._root / name
+            if not path.exists():
+                raise KeyError(f"{self.path}: no {what} ({name} is missing; {self._present()})")
+            self._open[name] = h5py.File(path, "r")
+        return self._open[name]
+
+    def _present(self) -> str:
+        return (f"conditions: {', '.join(self.conditions) or 'none'}; cell types: "
+                f"{', '.join(self.cell_types) or 'none'}; assays: "
+                f"{', '.join(self.assays) or 'none'}; TFs with motifs: "
+                f"{', '.join(self.tfs) or 'none'}")
+
+    @property
+    def stats(self) -> dict[str, list[float]]:
+        """Track key (``signals/{cell}/{assay}``, ``motifs/{TF}/fwd|rev``) -> [mean, std] the
+        track was z-scored with."""
+        out = {}
+        for cell in self.cell_types:
+            for assay in self.assays:
+                if (self._root / signal_file(cell, assay)).exists():
+                    attrs = self._file(signal_file(cell, assay), "signal").attrs
+                    out[f"signals/{cell}/{assay}"] = [float(attrs["mean"]), float(attrs["std"])]
+        for tf in self.tfs:
+            attrs = self._file(motifs_file(tf), "motif channels").attrs
+            for strand in ("fwd", "rev"):
+                out[f"motifs/{tf}/{strand}"] = [float(attrs[f"mean_{strand}"]),
+                                                float(attrs[f"std_{strand}"])]
+        return out
+
     def examples(self) -> pd.DataFrame:
         """Coordinates of every example: columns chrom, start, end."""
-        return pd.DataFrame({"chrom": _strings(self._h5["examples/chrom"][:]),
-                             "start": self._h5["examples/start"][:],
-                             "end": self._h5["examples/end"][:]})
+        return pd.DataFrame({"chrom": _strings(self._h5["chrom"][:]),
+                             "start": self._h5["start"][:], "end": self._h5["end"][:]})
 
     def read_sequence(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """uint8 (m, L) codes of examples ``start:stop``."""
@@ -108,30 +191,23 @@ class DataSet:
     def read_labels(self, condition: str, label_set: str = "conserved", start: int = 0,
                     stop: int | None = None) -> np.ndarray:
         """uint8 (m, L) in {0, 1}: base labels of a condition and label set."""
-        key = f"labels/{condition}/{label_set}"
-        if key not in self._h5:
-            raise KeyError(f"{self.path}: no labels for condition {condition!r}, label set "
-                           f"{label_set!r} (conditions: {', '.join(self.conditions)})")
-        packed = self._h5[key][start:stop]
+        if label_set not in LABEL_SETS:
+            raise KeyError(f"unknown label set {label_set!r}; use {', '.join(LABEL_SETS)}")
+        packed = self._file(labels_file(condition),
+                            f"labels for condition {condition!r}")[label_set][start:stop]
         return np.unpackbits(packed, axis=1, count=self.length)
 
     def read_signal(self, cell_type: str, assay: str, start: int = 0,
                     stop: int | None = None) -> np.ndarray:
         """float32 (m, L) z-scored signal of a (cell type, assay)."""
-        key = f"signals/{cell_type}/{assay}"
-        if key not in self._h5:
-            raise KeyError(f"{self.path}: no {assay} signal for cell type {cell_type!r} "
-                           f"(cell types: {', '.join(self.cell_types)}; assays: "
-                           f"{', '.join(self.assays)})")
-        return self._h5[key][start:stop].astype(np.float32)
+        track = self._file(signal_file(cell_type, assay),
+                           f"{assay} signal for cell type {cell_type!r}")
+        return track["values"][start:stop].astype(np.float32)
 
     def read_motifs(self, tf: str, start: int = 0, stop: int | None = None) -> np.ndarray:
         """float32 (m, L, 2) z-scored motif channels of a TF."""
-        key = f"motifs/{tf}"
-        if key not in self._h5:
-            raise KeyError(f"{self.path}: no motif features for TF {tf!r} (TFs with motifs: "
-                           f"{', '.join(self.tfs) or 'none'})")
-        return self._h5[key][start:stop].astype(np.float32)
+        track = self._file(motifs_file(tf), f"motif features for TF {tf!r}")
+        return track["values"][start:stop].astype(np.float32)
 
     def read_features(self, feature_set: FeatureSet, cell_type: str, tf: str, start: int = 0,
                       stop: int | None = None) -> np.ndarray:
@@ -150,6 +226,9 @@ class DataSet:
         return np.concatenate(parts, axis=-1)
 
     def close(self) -> None:
+        for handle in self._open.values():
+            handle.close()
+        self._open.clear()
         self._h5.close()
 
     def __enter__(self) -> DataSet:
@@ -160,5 +239,6 @@ class DataSet:
 
 
 def open_dataset(path: str | os.PathLike[str]) -> DataSet:
-    """Open ``results/data/{split}.h5``; see :class:`DataSet`."""
+    """Open a split's data set folder (``results/data/{split}``, or its ``examples.h5``); see
+    :class:`DataSet`."""
     return DataSet(path)

@@ -12,10 +12,11 @@ from typing import Any
 import torch
 import yaml
 
+from nettime.data.dataset import input_files
 from nettime.files import write_text
 from nettime.models.network import NetTIME
 from nettime.models.registry import ModelSpec
-from nettime.models.training import TrainingError, TrainResult, TrainSettings, train
+from nettime.models.training import TrainingError, TrainResult, TrainSettings, data_identity, train
 
 
 def settings_from_spec(spec: ModelSpec, training: Mapping[str, Any],
@@ -119,7 +120,10 @@ def train_model(spec: ModelSpec, config: Mapping[str, Any], train_path: str | Pa
     extra = {"spec": spec.to_dict(), "feature_set": {"name": feature_set.name,
                                                      "assays": list(feature_set.assays),
                                                      "motifs": feature_set.motifs}}
-    return train(model, batches, settings, out_dir, valid=valid,
+    identity = data_identity([*input_files(train_path, spec.conditions, feature_set),
+                              *(input_files(valid_path, valid_conditions) if valid else []),
+                              *([init_path] if init_path is not None else [])])
+    return train(model, batches, settings, out_dir, valid=valid, identity=identity,
                  n_valid_conditions=max(len(valid_conditions), 1), extra=extra)
 
 

@@ -180,8 +180,9 @@ class _Run:
     def __init__(self, model: torch.nn.Module, settings: TrainSettings, out_dir: Path,
                  valid: Callable[[], Iterable[Mapping[str, torch.Tensor]]] | None,
                  n_valid_conditions: int, extra: Mapping[str, Any] | None,
-                 objective: Objective):
+                 objective: Objective, identity: Mapping[str, Any] | None = None):
         self.model, self.settings, self.valid = model, settings, valid
+        self.identity = dict(identity or {})
         self.n_valid_conditions, self.extra, self.objective = n_valid_conditions, extra, objective
         self.checkpoint_path = out_dir / "checkpoint.pt"
         self.best_path = out_dir / "model.pt"
@@ -205,10 +206,11 @@ class _Run:
         saved = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False) \
             if self.checkpoint_path.exists() else None
         if saved is not None and (saved.get("settings") != asdict(self.settings)
-                                  or saved.get("config") != self.model.config.to_dict()):
-            # Another budget or model: this is a new run, not the continuation of the old one.
-            _say(f"{self.checkpoint_path}: made with other settings or another model; "
-                 "starting afresh")
+                                  or saved.get("config") != self.model.config.to_dict()
+                                  or saved.get("identity", {}) != self.identity):
+            # Another budget, model or data: a new run, not the continuation of the old one.
+            _say(f"{self.checkpoint_path}: made with other settings, another model or other "
+                 "data; starting afresh")
             saved = None
         if saved is None:
             seed_everything(self.settings.seed)
@@ -234,6 +236,7 @@ class _Run:
                         "optimizer": self.optimizer.state_dict(),
                         "scaler": self.scaler.state_dict(), "state": self.state,
                         "rng": rng_state(), "settings": asdict(self.settings),
+                        "identity": self.identity,
                         "config": self.model.config.to_dict(),
                         "best_weights": self.best_weights}, tmp)
 
@@ -340,7 +343,8 @@ def train(model: torch.nn.Module, batches: BatchSource, settings: TrainSettings,
           valid: Callable[[], Iterable[Mapping[str, torch.Tensor]]] | None = None,
           n_valid_conditions: int = 1, extra: Mapping[str, Any] | None = None,
           stop_after: int | None = None,
-          objective: Objective = NETTIME_OBJECTIVE) -> TrainResult:
+          objective: Objective = NETTIME_OBJECTIVE,
+          identity: Mapping[str, Any] | None = None) -> TrainResult:
     """Train ``model`` (in place) and keep its best checkpoint.
 
     Parameters
@@ -368,6 +372,9 @@ def train(model: torch.nn.Module, batches: BatchSource, settings: TrainSettings,
         for tests of resumption.
     objective
         Loss and probabilities of the network's output (default: NetTIME's).
+    identity
+        What the run trains on (e.g. :func:`data_identity` of its data files): a checkpoint
+        made with another identity is not resumed.
 
     Returns
     -------
@@ -375,7 +382,7 @@ def train(model: torch.nn.Module, batches: BatchSource, settings: TrainSettings,
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    run = _Run(model, settings, out_dir, valid, n_valid_conditions, extra, objective)
+    run = _Run(model, settings, out_dir, valid, n_valid_conditions, extra, objective, identity)
     run.start()
     state = run.state
     bar = tqdm(total=settings.max_steps, initial=state["step"], desc=f"train {out_dir.name}",
@@ -411,3 +418,18 @@ def train(model: torch.nn.Module, batches: BatchSource, settings: TrainSettings,
     finally:
         bar.close()
     return run.finish()
+
+
+def data_identity(paths: Iterable[str | Path]) -> dict[str, list[int] | None]:
+    """Path -> [size, modification time in ns] of each file a run trains on (None: missing,
+    which the reader reports): a checkpoint of a run over other data (a file rebuilt since) is
+    not resumed."""
+    out: dict[str, list[int] | None] = {}
+    for path in paths:
+        try:
+            stat = Path(path).stat()
+        except FileNotFoundError:
+            out[str(path)] = None
+            continue
+        out[str(path)] = [int(stat.st_size), int(stat.st_mtime_ns)]
+    return out
