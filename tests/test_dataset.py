@@ -205,3 +205,18 @@ def test_per_split_normalisation_uses_each_splits_statistics(built, tmp_path):
         assert valid.attrs["mean"] != train.attrs["mean"]
     with pytest.raises(ValueError, match="unknown normalisation 'global'"):
         build_signal_tracks(inpeak, beds, 1000, "global", outs)
+
+
+def test_input_files_of_a_folder_or_of_its_examples_file():
+    from nettime.baselines.common import data_files
+    from nettime.data.dataset import input_files
+
+    feature_set = FeatureSet("Seq+DNase+TF", ("DNase",), True)
+    folder = input_files("results/data/train", ["JUND.K562"], feature_set)
+    assert folder == ["results/data/train/examples.h5", "results/data/train/labels/JUND.K562.h5",
+                      "results/data/train/signals/K562.DNase.h5",
+                      "results/data/train/motifs/JUND.h5"]
+    # Rules name a split's examples file as its input: it stands for the folder.
+    assert input_files("results/data/train/examples.h5", ["JUND.K562"], feature_set) == folder
+    assert data_files("results/data/train/examples.h5", ["JUND.K562"], ["HepG2"]) == [
+        *folder[:2], "results/data/train/signals/HepG2.DNase.h5"]

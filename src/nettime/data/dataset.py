@@ -85,12 +85,19 @@ def motifs_file(tf: str) -> str:
     return f"motifs/{tf}.h5"
 
 
+def dataset_folder(path: str | os.PathLike[str]) -> str:
+    """The data set folder of ``path``: the folder itself, or the folder of its examples file
+    (rules name that file as a split's input)."""
+    root = Path(path)
+    return os.fspath(root.parent if root.name == EXAMPLES_FILE else root)
+
+
 def input_files(folder: str | os.PathLike[str], conditions: Sequence[str],
                 feature_set: FeatureSet | None = None, labels: bool = True) -> list[str]:
-    """The files of a data set folder that a job over ``conditions`` reads: the examples, the
-    conditions' labels (with ``labels``) and the tracks of ``feature_set`` for their cell types
-    and TFs."""
-    folder = os.fspath(folder)
+    """The files of a data set folder (or of its examples file) that a job over ``conditions``
+    reads: the examples, the conditions' labels (with ``labels``) and the tracks of
+    ``feature_set`` for their cell types and TFs."""
+    folder = dataset_folder(folder)
     names = [split_condition(condition) for condition in conditions]
     files = [f"{folder}/{EXAMPLES_FILE}"]
     if labels:
