@@ -15,7 +15,7 @@ import tempfile
 import yaml
 
 from nettime import layout
-from nettime.layout import PREDICTION_VARIANTS
+from nettime.layout import RANDOM_EMBEDDING_VARIANTS
 from nettime.paper import draw, findings
 
 STUDY = "config/budget_study.yaml"
@@ -34,7 +34,7 @@ def study_models(config: dict) -> dict[str, dict]:
 def metric_files(model: str) -> dict[str, str]:
     """The test metric table of a model (``trained``) and of its prediction variants."""
     return {kind: layout.path("metrics_of", model=model, split="test", kind=kind)
-            for kind in ("probability", *PREDICTION_VARIANTS)}
+            for kind in ("probability", *RANDOM_EMBEDDING_VARIANTS)}
 
 
 def targets(config: dict) -> list[str]:

@@ -42,8 +42,10 @@ def main() -> None:
     simulate_world(spec, out)
     times["world"] = time.perf_counter() - start
     mark = time.perf_counter()
+    motifs = panel_motifs(project)
     for name in project.condition_names():
-        simulate_condition(out, *split_condition(name))
+        tf, cell = split_condition(name)
+        simulate_condition(out, tf, cell, motif=motifs[tf])
     times[f"conditions ({len(project.conditions)})"] = time.perf_counter() - mark
     mark = time.perf_counter()
     for cell in project.cell_types:
@@ -66,7 +68,6 @@ def main() -> None:
     print(f"size on disk: {size / 2**20:.1f} MiB in {sum(1 for p in out.rglob('*') if p.is_file())}"
           " files")
 
-    motifs = panel_motifs(project)
     print("\nplanted-motif enrichment in conserved peaks (FIMO p < 1e-4)")
     print(f"{'TF':<7s} {'motif':<9s} {'peaks':>6s} {'in peaks':>9s} {'background':>11s} "
           f"{'ratio':>6s}")

@@ -220,3 +220,16 @@ def test_input_files_of_a_folder_or_of_its_examples_file():
     assert input_files("results/data/train/examples.h5", ["JUND.K562"], feature_set) == folder
     assert data_files("results/data/train/examples.h5", ["JUND.K562"], ["HepG2"]) == [
         *folder[:2], "results/data/train/signals/HepG2.DNase.h5"]
+
+
+def test_a_tf_without_a_known_motif_gets_zero_channels(built, tmp_path):
+    beds = {split: built["paths"][split].parent / f"{split}.bed" for split in SPLITS}
+    outs = {s: tmp_path / s / "motifs/TFX.h5" for s in SPLITS}
+    build_motif_tracks(built["root"] / "genome/genome.fa", beds, 1000, "none", None, "train",
+                       outs)
+    for split in SPLITS:
+        with h5py.File(outs[split]) as h5:
+            values = h5["values"][:]
+            assert values.shape == (len(built["examples"][split]), 1000, 2)
+            assert not values.any()
+            assert "no known motif" in h5.attrs["source"]

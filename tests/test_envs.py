@@ -14,11 +14,11 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV_DIR = ROOT / "workflow" / "envs"
-ENV_NAMES = {"acquisition", "data", "motifs", "torch", "plots"}
+ENV_NAMES = {"acquisition", "data", "motifs", "meme", "torch", "plots"}
 # conda-forge/bioconda package -> the PyPI distribution it provides
 CONDA_TO_PYPI = {"pybigwig": "pybigwig", "pytorch": "torch", "matplotlib-base": "matplotlib"}
 # Conda packages that are programs, not Python dependencies of the package.
-BINARIES = {"python", "pip", "bedtools"}
+BINARIES = {"python", "pip", "bedtools", "meme"}
 # Needed only where snakemake itself runs, never inside a rule's environment (Snakemake puts its
 # own modules on the path of `script:` jobs).
 WHERE_SNAKEMAKE_RUNS = {"snakemake"}
@@ -65,7 +65,7 @@ def parse_env(path: Path) -> tuple[dict[str, SpecifierSet], list[str]]:
 ENV_FILES = sorted(ENV_DIR.glob("*.yaml"))
 
 
-def test_the_five_environments_exist():
+def test_the_six_environments_exist():
     assert {p.stem for p in ENV_FILES} == ENV_NAMES
 
 

@@ -21,9 +21,11 @@ from helpers import copy_checkout
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = "config/tiny/config.yaml"
-FIGURES = ["fig2_jund", "fig2_jun_family", "fig2_unrelated", "fig3a_features",
+FIGURES = ["fig2_jund", "fig2_jun_family", "fig2_unrelated", "fig3a_features", "table4_1",
+           "fig3b_baselines", "fig3c_leopard_1bp", "fig4_5_resolutions",
            "fig4a_embeddings_prediction", "fig4b_embeddings_training", "fig4c_tf_embeddings",
-           "fig7_crf"]
+           "fig5b_transfer", "figs5ac_baselines_transfer", "figs5bd_fine_tuning",
+           "fig4_7c_fine_tuning", "fig6a_new_conditions", "fig6b_motifs", "fig7_crf"]
 TARGETS = [f"results/figures/{f}.pdf" for f in FIGURES] + ["results/findings.tsv"]
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
@@ -80,9 +82,18 @@ def test_every_figure_and_its_numbers(built):
     assert set(tsne["tf"]) == {"JUND", "JUN", "JUNB", "FOXA1", "FOXA2", "CTCF", "CEBPB"}
     crf = pd.read_csv(built / "results/figures/fig7_crf.tsv", sep="\t")
     assert {"iou", "transitions", "threshold_curve"} <= set(crf["panel"])
+    transfer = pd.read_csv(built / "results/figures/fig5b_transfer.tsv", sep="\t")
+    scores = transfer[transfer["kind"] == "score"]
+    assert set(scores["condition"]) == {"JUND.A549", "CTCF.A549"}
+    assert set(scores["arm"]) == {"Supervised", "Embedding Transfer", "Average Train",
+                                  "No Embedding Transfer"}
+    new = pd.read_csv(built / "results/figures/fig6a_new_conditions.tsv", sep="\t")
+    assert set(new.loc[new["kind"] == "score", "condition"]) == {"FOXA2.A549"}
     findings = pd.read_csv(built / "results/findings.tsv", sep="\t")
-    assert len(findings) == 12 and set(findings["holds"]) <= {"yes", "no"}
-    assert {"mtl_jund", "sampled_jun_family", "features_ct", "crf"} <= set(findings["claim_id"])
+    assert findings["claim_id"].is_unique and set(findings["holds"]) <= {"yes", "no"}
+    assert {"mtl_jund", "sampled_jun_family", "features_ct", "crf", "fig3c_leopard",
+            "ratio_catchitt_1bp", "fig5b_et_vs_at", "figs5bd_tuning_gain",
+            "fig6a_trained_vs_no"} <= set(findings["claim_id"])
 
 
 RECORDED = Path(__file__).resolve().parent / "data" / "tiny_figures"
@@ -150,3 +161,30 @@ def test_one_figure_builds_only_what_it_needs(tmp_path):
     assert counts["train_model"] == 1 and counts["figure_fig7_crf"] == 1
     assert not {"figure_fig2_jund", "evaluate_probability", "predict_variant", "track",
                 "findings"} & set(counts)
+
+
+def test_a_new_row_reruns_only_its_own_work(built):
+    """A new TF in two conditions (one in a cell type of the panel, one with a TF of the panel
+    in it): its simulation, labels and motif track, and the base model fine-tuned for it; the
+    other new condition sharing its cell type is fine-tuned again (its fine-tuning set grew).
+    Nothing of the panel is remade: no world, no examples, no signal, no panel model."""
+    sheet, config = built / "config/tiny/conditions.tsv", built / CONFIG
+    saved = sheet.read_text(), config.read_text()
+    sheet.write_text(saved[0] + "ATF3\tK562\t\tnew\nATF3\tA549\t\tnew\n")
+    config.write_text(saved[1].replace("  CEBPB: MA0466.4\n",
+                                       "  CEBPB: MA0466.4\n  ATF3: MA0605.2\n"))
+    try:
+        run = snakemake(built, "-n", *TARGETS)
+    finally:
+        sheet.write_text(saved[0])
+        config.write_text(saved[1])
+    assert run.returncode == 0, run.stderr[-3000:]
+    counts, models = planned(run)
+    assert not {"simulate_world", "simulate_cell", "examples", "inpeak_signal",
+                "signal_tracks"} & set(counts)
+    assert counts["simulate_condition"] == 2 and counts["labels"] == 2
+    trained = {m for m in models if m.startswith("new_")}
+    assert trained == {f"new_{c}{s}" for c in ("ATF3_K562", "ATF3_A549", "FOXA2_A549")
+                       for s in ("", "_none", "_random")}
+    assert counts["train_model"] == len(trained)
+    assert not models - trained

@@ -410,7 +410,8 @@ def test_workflow_stops_on_unknown_motif_before_any_job(tmp_path):
 
 
 @pytest.mark.workflow
-def test_workflow_runs_simulation_at_tiny_scale(tmp_path, sim):
+@pytest.mark.slow
+def test_workflow_runs_simulation_at_tiny_scale(tmp_path, sim, monkeypatch):
     shutil.copytree(ROOT / "config", tmp_path / "config")
     # The portal table depends on every simulation job; without a target `all` would also
     # train and evaluate every model of the figures.
@@ -432,14 +433,62 @@ def test_workflow_runs_simulation_at_tiny_scale(tmp_path, sim):
                           "config/tiny/config.yaml", "overlay.yaml", cwd=tmp_path)
     assert overlaid.returncode == 0, overlaid.stderr[-2000:]
     assert "Nothing to be done" in overlaid.stdout + overlaid.stderr, overlaid.stdout[-2000:]
-    # A new condition of known TF and cell type reruns only its own job (and the portal).
-    with open(tmp_path / "config/tiny/conditions.tsv", "a") as handle:
-        handle.write("CEBPB\tK562\t\tnew\n")
-    plan = _snakemake("-n", "--cores", "1", SIMULATION_TARGET, "--configfile",
+    # New rows (a known TF in a known cell type, a new TF, a new cell type) plan only their own
+    # jobs and the portal's, leave every other file untouched and give the library's files.
+    sheets = tmp_path / "config" / "tiny"
+    with open(sheets / "conditions.tsv", "a") as handle:
+        handle.write("CEBPB\tK562\t\tnew\nATF3\tK562\t\tnew\nATF3\tMCF-7\t\tnew\n"
+                     "JUND\tMCF-7\t\tnew\n")
+    with open(sheets / "cell_features.tsv", "a") as handle:
+        handle.write("".join(f"MCF-7\t{assay}\t\n"
+                             for assay in ("DNase", "H3K4me1", "H3K4me3", "H3K27ac")))
+    text = (sheets / "config.yaml").read_text()
+    (sheets / "config.yaml").write_text(text.replace("motifs:\n", "motifs:\n  ATF3: MA0605.2\n", 1))
+    monkeypatch.chdir(tmp_path)  # the sheets' paths are relative to the run folder
+    plus = load_project("config/tiny/config.yaml")
+    targets = [f"resources/simulated/{rel}" for rel in _simulation_files(plus)]
+    plan = _snakemake("-n", "--cores", "1", *targets, "--configfile",
                       "config/tiny/config.yaml", cwd=tmp_path)
     assert plan.returncode == 0, plan.stderr[-2000:]
-    assert "simulate_world" not in plan.stdout and "simulate_cell" not in plan.stdout
-    assert "simulate_condition" in plan.stdout
+    assert _planned_jobs(plan.stdout) == {"simulate_condition": 4, "simulate_cell": 1,
+                                          "simulate_portal": 1}, plan.stdout[-3000:]
+    before = {rel: (out / rel).stat().st_mtime_ns for rel in _all_files(out)}
+    ran = _snakemake("--cores", "2", *targets, "--configfile", "config/tiny/config.yaml",
+                     cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    touched = [rel for rel, mtime in before.items() if (out / rel).stat().st_mtime_ns != mtime]
+    assert touched and all(rel.parts[0] == "portal" for rel in touched), touched
+    library = tmp_path / "library"
+    simulate(plus, library, progress=False)
+    assert _all_files(out) == _all_files(library)
+    for rel in _all_files(library):
+        assert filecmp.cmp(library / rel, out / rel, shallow=False), rel
+
+
+def _simulation_files(project) -> list[str]:
+    """Every file of the simulated data set of a project, relative to its folder."""
+    from nettime.sources.simulate.portal import portal_json_paths
+
+    files = ["portal/files.tsv", *portal_json_paths(project)]
+    for condition in project.condition_names():
+        files += [f"peaks/{condition}.conserved.narrowPeak.gz",
+                  f"peaks/{condition}.relaxed.narrowPeak.gz", f"truth/{condition}.sites.bed"]
+    for cell, assay in zip(project.cell_features["cell_type"], project.cell_features["assay"],
+                           strict=True):
+        files += [f"features/{cell}.{assay}.narrowPeak.gz", f"features/{cell}.{assay}.bigWig"]
+    return files
+
+
+def _planned_jobs(stdout: str) -> dict[str, int]:
+    """Rule -> number of jobs, from the 'Job stats' table of a dry run."""
+    lines = stdout.split("Job stats:", 1)[1].splitlines()
+    counts = {}
+    for line in lines[3:]:
+        fields = line.split()
+        if not fields or fields[0] == "total":
+            break
+        counts[fields[0]] = int(fields[1])
+    return counts
 
 
 def test_relaxed_peaks_gzip_is_text(sim):

@@ -299,7 +299,10 @@ def content_digest(path: Path) -> str:
                 for key in sorted(obj.attrs):
                     digest.update(f"{key}={obj.attrs[key]!r}".encode())
                 if isinstance(obj, h5py.Dataset):
-                    digest.update(np.ascontiguousarray(obj[()]).tobytes())
+                    values = obj[()]
+                    # Strings (object arrays) by value, not by the pointers tobytes would give.
+                    digest.update(repr(values.tolist()).encode() if values.dtype.kind == "O"
+                                  else np.ascontiguousarray(values).tobytes())
 
             add("/", h5)
             h5.visititems(add)
@@ -320,6 +323,8 @@ def add_object(digest, obj) -> None:
 
     if isinstance(obj, dict):
         for key in sorted(obj, key=repr):
+            if key == "identity":  # the data files' sizes and modification times
+                continue
             digest.update(repr(key).encode())
             add_object(digest, obj[key])
     elif isinstance(obj, list | tuple):

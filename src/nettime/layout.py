@@ -15,11 +15,16 @@ SPLITS = ("train", "valid", "test")
 LABEL_SETS = ("conserved", "relaxed")
 #: Prediction-time replacements of trained embeddings by random vectors (Fig 4a):
 #: name -> (TF embedding random, cell-type embedding random).
-PREDICTION_VARIANTS: dict[str, tuple[bool, bool]] = {
+RANDOM_EMBEDDING_VARIANTS: dict[str, tuple[bool, bool]] = {
     "random_tf": (True, False),
     "random_cell": (False, True),
     "random_both": (True, True),
 }
+#: Average Train (Fig 5): a condition [p, q] predicted with the cell-type embedding of each
+#: cell type r where [p, r] was trained, on q's features, the probabilities averaged.
+AVERAGE_TRAIN = "average_train"
+#: Every way of predicting with a trained model other than its own embeddings.
+PREDICTION_VARIANTS: tuple[str, ...] = (*RANDOM_EMBEDDING_VARIANTS, AVERAGE_TRAIN)
 #: Cell-type assays a sheet may name.
 ASSAYS = ("DNase", "ATAC", "H3K4me1", "H3K4me3", "H3K27ac")
 #: The split whose metrics the figures show.
@@ -84,6 +89,16 @@ FILES: dict[str, tuple[str, str]] = {
     "calls": ("results/calls/{model}/{split}.h5", "per-base calls of threshold and CRF"),
     "called_sites": ("results/calls/{model}/{split}.{method}.bed",
                      "called sites of one method (threshold or crf)"),
+    # de novo motifs
+    "denovo_table": ("results/motifs/{model}/{split}/{condition}.tsv",
+                     "de novo motifs under a condition's called sites and its conserved peaks, "
+                     "compared with each other (TOMTOM) and with JASPAR"),
+    "denovo_meme": ("results/motifs/{model}/{split}/{condition}.{set}.meme",
+                    "every motif found in one set (sites or peaks), in STREME's MEME format"),
+    "denovo_fasta": ("results/motifs/{model}/{split}/{condition}.{set}.fa",
+                     "the sequences of one set (sites or peaks)"),
+    "denovo_background": ("results/motifs/{model}/{split}/{condition}.{set}.background.fa",
+                          "the matched background sequences of one set"),
     # metrics, figures, findings
     "metrics": ("results/metrics/{model}/{split}.tsv",
                 "every metric of a model on a split, with calls"),
@@ -135,6 +150,21 @@ def simulated_world() -> dict[str, str]:
         "meme": f"{SIMULATED}/motifs/planted.meme",
     }
 
+
+#: The sequence sets of de novo motif discovery: called sites and conserved ChIP-seq peaks.
+DENOVO_SETS = ("sites", "peaks")
+
+
+def denovo_files(model: str, split: str, condition: str) -> dict[str, str]:
+    """Files of a condition's de novo motifs, by role: ``table``, and per set ``{set}_meme``,
+    ``{set}_fasta`` and ``{set}_background``."""
+    fields = {"model": model, "split": split, "condition": condition}
+    files = {"table": path("denovo_table", **fields)}
+    for kind in DENOVO_SETS:
+        files[f"{kind}_fasta"] = path("denovo_fasta", set=kind, **fields)
+        files[f"{kind}_background"] = path("denovo_background", set=kind, **fields)
+        files[f"{kind}_meme"] = path("denovo_meme", set=kind, **fields)
+    return files
 
 def log(name: str) -> str:
     """A rule's log file."""

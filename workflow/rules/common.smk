@@ -6,8 +6,15 @@ import sys
 from nettime import layout
 from nettime.config import ConfigError, load_project, split_condition
 from nettime.data.dataset import feature_sets_from_config, input_files
-from nettime.models.registry import predictable, training_settings, vocabularies
+from nettime.models.registry import (
+    average_train_cells,
+    predictable,
+    training_settings,
+    vocabularies,
+)
+from nettime.paper.experiments import supervised_conditions
 from nettime.paper.figures import caption, model_registry, plan_figures, plan_record
+from nettime.paper.transfer import new_section, new_targets, tuned_name
 from nettime.sources.simulate.portal import portal_json_paths
 
 
@@ -118,8 +125,14 @@ def simulation_folder(wildcards, output):
 
 # ---- data sets -------------------------------------------------------------------------------
 def example_peak_files():
-    """The peaks whose pooled, merged intervals make the example windows."""
-    return peak_files()
+    """The peaks whose pooled, merged intervals make the example windows: those of the
+    supervised panels (train, heldout). Conditions beyond the panel (new) are labelled on the
+    same windows, so adding one changes no example and retrains no model."""
+    return [
+        layout.path("condition_peaks", source=SOURCE, condition=c, label_set=s)
+        for c in supervised_conditions(PROJECT)
+        for s in layout.LABEL_SETS
+    ]
 
 
 FEATURE_SETS = feature_sets_from_config(PROJECT.config)
@@ -246,6 +259,23 @@ def evaluation_files(split="test"):
     return files
 
 
+def new_condition_files(split="test"):
+    """Each new condition from its model (the base model fine-tuned for it, Fig 6a): the
+    model, its predictions and track, calls and metrics."""
+    if not new_section(PROJECT):
+        return []
+    files = []
+    for condition in new_targets(PROJECT):
+        model = tuned_name(condition, "new")
+        files += model_files(model, tracks=True)
+        files += [
+            layout.path("called_sites", model=model, split=split, method=m)
+            for m in ("threshold", "crf")
+        ]
+        files.append(layout.path("metrics", model=model, split=split))
+    return files
+
+
 # ---- figures ---------------------------------------------------------------------------------
 def figure_input(name):
     """A figure's files and its models' checkpoints: a deleted model is retrained and the
@@ -284,5 +314,6 @@ def all_targets():
     if DEFAULT_MODEL in MODELS:
         targets += model_files(DEFAULT_MODEL, tracks=True)
     targets += evaluation_files("test")
+    targets += new_condition_files("test")
     targets += figure_files()
     return targets

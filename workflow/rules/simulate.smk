@@ -1,7 +1,10 @@
 # The simulated ENCODE-like data set (source: simulated), in four stages so that a new condition
-# reruns only its own files: the world (genome, elements, binding of every TF in every cell type),
-# one job per condition (peaks, ground truth), one per cell type (signals and peak calls), and
-# the portal metadata. Library code: nettime.sources.simulate.
+# reruns only its own files: the world (genome, elements, binding of every TF in every cell type
+# of the supervised panels), one job per condition (peaks, ground truth), one per cell type
+# (signals and peak calls), and the portal metadata. A condition or cell type beyond the world
+# (panel new) is simulated from the world's files without changing them, so adding one reruns
+# only its own jobs. Library code: nettime.sources.simulate.
+from nettime.sources.simulate.common import world_members
 
 
 rule simulate_world:
@@ -18,10 +21,11 @@ rule simulate_world:
         mem_mb=4000,
         runtime=30,
     params:
-        tfs=sorted(PROJECT.tfs),
-        cell_types=sorted(PROJECT.cell_types),
+        tfs=world_members(PROJECT)[0],
+        cell_types=world_members(PROJECT)[1],
         motifs={
-            tf: str(PROJECT.config["motifs"].get(tf, "")) for tf in sorted(PROJECT.tfs)
+            tf: str(PROJECT.config["motifs"].get(tf, ""))
+            for tf in world_members(PROJECT)[0]
         },
         chromosomes=list(PROJECT.config["genome"]["chromosomes"]),
         scale=PROJECT.config["simulation"]["scale"],
@@ -35,6 +39,9 @@ rule simulate_condition:
     input:
         world=SIM_WORLD["world"],
         binding=SIM_WORLD["binding"],
+        elements=SIM_WORLD["elements"],
+        sites=SIM_WORLD["sites"],
+        meme=SIM_WORLD["meme"],
         sizes=SIM_WORLD["sizes"],
         gaps=SIM_WORLD["gaps"],
         blacklist=SIM_WORLD["blacklist"],
@@ -62,6 +69,10 @@ rule simulate_condition:
         runtime=10,
     params:
         outdir=simulation_folder,
+        # A TF beyond the world is simulated from its motif: a changed motif reruns the job.
+        motif=lambda wildcards: str(
+            PROJECT.config["motifs"].get(split_condition(wildcards.condition)[0], "")
+        ),
     script:
         "../scripts/simulate_condition.py"
 
@@ -71,6 +82,7 @@ rule simulate_cell:
         world=SIM_WORLD["world"],
         binding=SIM_WORLD["binding"],
         elements=SIM_WORLD["elements"],
+        sites=SIM_WORLD["sites"],
         sizes=SIM_WORLD["sizes"],
         gaps=SIM_WORLD["gaps"],
         blacklist=SIM_WORLD["blacklist"],

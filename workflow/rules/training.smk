@@ -70,11 +70,13 @@ rule predict:
     params:
         conditions=lambda wildcards: predictable(MODELS, wildcards.model),
         variant=None,
+        embedding_cells=None,
     script:
         "../scripts/predict.py"
 
 
-# Fig 4a: trained TF and/or cell-type embeddings replaced by random vectors at prediction time.
+# Fig 4a: trained TF and/or cell-type embeddings replaced by random vectors at prediction time;
+# Fig 5: Average Train (the embeddings of the TF's other trained cell types, averaged).
 rule predict_variant:
     input:
         model=layout.path("model_file", model="{model}"),
@@ -100,6 +102,11 @@ rule predict_variant:
     params:
         conditions=lambda wildcards: predictable(MODELS, wildcards.model),
         variant=lambda wildcards: wildcards.variant,
+        embedding_cells=lambda wildcards: (
+            average_train_cells(MODELS, wildcards.model)
+            if wildcards.variant == layout.AVERAGE_TRAIN
+            else None
+        ),
     script:
         "../scripts/predict.py"
 

@@ -14,4 +14,6 @@ from nettime.baselines.kinds import predict_with_settings  # noqa: E402
 predict_with_settings(snakemake.input.model, snakemake.input.data[0], snakemake.output[0],
                       snakemake.params.conditions, snakemake.wildcards.model,
                       snakemake.wildcards.split, snakemake.config,
-                      variant=snakemake.params.variant, threads=snakemake.threads)
+                      variant=snakemake.params.variant, threads=snakemake.threads,
+                      **({"embedding_cells": snakemake.params.embedding_cells}
+                         if snakemake.params.embedding_cells is not None else {}))

@@ -33,6 +33,7 @@ from nettime.data.motif_features import iter_motif_blocks, load_ppm, motif_sourc
 from nettime.data.peaks import base_labels, build_examples_file, read_bed, read_narrowpeak
 from nettime.data.signals import InPeakSignal, Stats, chromosome_blocks, zscore
 from nettime.files import AtomicWriter, DataError, PathLike, md5sum
+from nettime.motifs.matrices import NO_MOTIF
 
 #: Examples per HDF5 chunk.
 CHUNK_EXAMPLES = 128
@@ -328,9 +329,20 @@ def build_motif_tracks(fasta: PathLike, examples_beds: Mapping[str, PathLike], l
                        outs: Mapping[str, PathLike]) -> None:
     """``results/data/{split}/motifs/{TF}.h5`` of every split: FIMO channels of the TF's motif
     (a JASPAR ID or MEME path, relative paths tried against ``motif_dir``), z-scored per strand
-    with the training split's statistics (or each split's own)."""
-    ppm = load_ppm(motif, motif_dir or None)
+    with the training split's statistics (or each split's own).
+
+    ``motif`` :data:`NO_MOTIF` (a TF the configuration declares without a known motif) gives
+    channels of zeros, the z-scored mean: the TF's models see no motif signal."""
     examples = _examples(examples_beds)
+    if motif == NO_MOTIF:
+        for split, frame in examples.items():
+            n = len(frame)
+            zeros = ((a, np.zeros((min(WRITE_BLOCK, n - a), length, 2), np.float32))
+                     for a in range(0, n, WRITE_BLOCK))
+            write_motifs(outs[split], n, length, zeros, [(0.0, 1.0), (0.0, 1.0)],
+                         {"source": "none: no known motif (channels are zeros)"})
+        return
+    ppm = load_ppm(motif, motif_dir or None)
     with Genome(fasta) as genome:
         def blocks(frame: pd.DataFrame) -> Iterable[tuple[int, np.ndarray]]:
             for a, _, channels in iter_motif_blocks(genome, frame, length, ppm, WRITE_BLOCK):

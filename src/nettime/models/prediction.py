@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from nettime.config import split_condition
 from nettime.data.predictions import PredictionsWriter
-from nettime.layout import PREDICTION_VARIANTS
+from nettime.layout import AVERAGE_TRAIN, PREDICTION_VARIANTS, RANDOM_EMBEDDING_VARIANTS
 from nettime.models.device import autocast, resolve_device
 from nettime.models.network import NetTIME, vocab_index
 
@@ -27,9 +27,9 @@ BlockReader = Callable[[int, int], np.ndarray]
 
 
 def predict_condition(model: NetTIME, read_block: BlockReader, n_examples: int, tf: int,
-                      cell: int, batch_size: int = 64, device: torch.device | str = "cpu",
-                      amp: bool = True, cpu_bf16: bool = False
-                      ) -> Iterator[tuple[int, np.ndarray]]:
+                      cell: int | Sequence[int], batch_size: int = 64,
+                      device: torch.device | str = "cpu", amp: bool = True,
+                      cpu_bf16: bool = False) -> Iterator[tuple[int, np.ndarray]]:
     """P(bound) per base for one condition, block by block.
 
     Parameters
@@ -41,7 +41,8 @@ def predict_condition(model: NetTIME, read_block: BlockReader, n_examples: int, 
     n_examples
         Number of examples to predict.
     tf, cell
-        Indices into the model's TF and cell-type tables.
+        Indices into the model's TF and cell-type tables; several cell-type indices average
+        the probabilities of each (in float32, block by block, so memory stays one block).
     batch_size
         Examples per forward pass.
     device
@@ -54,8 +55,12 @@ def predict_condition(model: NetTIME, read_block: BlockReader, n_examples: int, 
     Yields
     ------
     start, prob
-        First example of the block and float16 (m, L) probabilities.
+        First example of the block and (m, L) float16 probabilities (what predictions files
+        store).
     """
+    cells = [int(cell)] if isinstance(cell, (int, np.integer)) else [int(c) for c in cell]
+    if not cells:
+        raise ValueError("predict_condition: no cell-type index to predict with")
     device = torch.device(device)
     model.eval()
     with torch.inference_mode(), autocast(device, amp, cpu_bf16):
@@ -65,17 +70,20 @@ def predict_condition(model: NetTIME, read_block: BlockReader, n_examples: int, 
             x = x.to(device)
             m = stop - start
             tf_index = torch.full((m,), tf, dtype=torch.int64, device=device)
-            cell_index = torch.full((m,), cell, dtype=torch.int64, device=device)
-            logits = model(x, tf_index, cell_index).float()
-            prob = torch.softmax(logits, dim=-1)[..., 1]
-            yield start, prob.cpu().numpy().astype(np.float16)
+            prob = None
+            for c in cells:
+                cell_index = torch.full((m,), c, dtype=torch.int64, device=device)
+                p = torch.softmax(model(x, tf_index, cell_index).float(), dim=-1)[..., 1]
+                prob = p if prob is None else prob + p
+            yield start, (prob / len(cells)).cpu().numpy().astype(np.float16)
 
 
 def write_predictions(path: str | Path, model: NetTIME, conditions: Sequence[str],
                       n_examples: int, length: int, reader_for: Callable[[str, str], BlockReader],
                       model_name: str, split: str, batch_size: int = 64,
                       device: str = "auto", amp: bool = True, progress: bool = True,
-                      cpu_bf16: bool = False) -> None:
+                      cpu_bf16: bool = False,
+                      embedding_cells: Mapping[str, Sequence[str]] | None = None) -> None:
     """Predict every condition and write ``prob/{condition}`` float16 (n_examples, L) to HDF5.
 
     Parameters
@@ -92,6 +100,10 @@ def write_predictions(path: str | Path, model: NetTIME, conditions: Sequence[str
         ``reader_for(tf, cell)`` -> a :data:`BlockReader` of that pair's features.
     model_name, split
         Recorded as attributes.
+    embedding_cells
+        Condition -> the cell types whose embeddings predict it, the probabilities averaged
+        (Average Train: a condition's own input features with the embedding of each cell type
+        its TF was trained in); a condition not named uses its own cell type's.
     """
     dev = resolve_device(device)
     model.to(dev)
@@ -104,8 +116,13 @@ def write_predictions(path: str | Path, model: NetTIME, conditions: Sequence[str
         for condition, (tf, cell), ti, ci in zip(conditions, pairs, tf_idx, cell_idx,
                                                  strict=True):
             out = writer.create(condition)
-            for start, prob in predict_condition(model, reader_for(tf, cell), n_examples, ti,
-                                                 ci, batch_size, dev, amp, cpu_bf16):
+            cells = (embedding_cells or {}).get(condition)
+            if cells is not None:
+                if not cells:
+                    raise ValueError(f"{condition}: no cell type's embedding to average over")
+                ci = vocab_index(model.config.cell_vocab, list(cells), "cell type")
+            for start, prob in predict_condition(model, reader_for(tf, cell), n_examples,
+                                                 ti, ci, batch_size, dev, amp, cpu_bf16):
                 out[start:start + len(prob)] = prob
                 bar.update(len(prob))
     bar.close()
@@ -119,7 +136,8 @@ def predict_split(model_path: str | Path, data_path: str | Path, out_path: str |
                   conditions: Sequence[str], model_name: str, split: str,
                   variant: str | None = None, batch_size: int = 64, device: str = "auto",
                   amp: bool = True, threads: int | None = None, seed: int = 0,
-                  progress: bool = True, cpu_bf16: bool = False) -> None:
+                  progress: bool = True, cpu_bf16: bool = False,
+                  embedding_cells: Mapping[str, Sequence[str]] | None = None) -> None:
     """Predict ``conditions`` on a split's data set with a trained model.
 
     Parameters
@@ -133,8 +151,13 @@ def predict_split(model_path: str | Path, data_path: str | Path, out_path: str |
     conditions
         Conditions to predict; every TF and cell type must be in the model's vocabularies.
     variant
-        None, or a key of :data:`nettime.layout.PREDICTION_VARIANTS` (trained embeddings replaced
-        by random vectors drawn with ``seed``).
+        None; a key of :data:`nettime.layout.RANDOM_EMBEDDING_VARIANTS` (trained embeddings
+        replaced by random vectors drawn with ``seed``); or
+        :data:`nettime.layout.AVERAGE_TRAIN` with ``embedding_cells``.
+    embedding_cells
+        Average Train: condition -> the cell types whose embeddings are averaged over (see
+        :func:`nettime.models.registry.average_train_cells`); only these conditions are
+        predicted.
     """
     from nettime.data.dataset import FeatureSet, open_dataset
     from nettime.models.network import (
@@ -146,11 +169,16 @@ def predict_split(model_path: str | Path, data_path: str | Path, out_path: str |
     if threads:
         torch.set_num_threads(int(threads))
     model = load_model(model_path)
-    if variant is not None:
-        if variant not in PREDICTION_VARIANTS:
+    if variant == AVERAGE_TRAIN:
+        if embedding_cells is None:
+            raise ModelError(f"{variant} predictions need the cell types to average over")
+        conditions = [c for c in conditions if c in embedding_cells]
+    elif variant is not None:
+        if variant not in RANDOM_EMBEDDING_VARIANTS:
             raise ModelError(f"unknown prediction variant {variant!r}; allowed: "
                              f"{', '.join(PREDICTION_VARIANTS)}")
-        model = randomize_embeddings(model, *PREDICTION_VARIANTS[variant], seed=seed)
+        model = randomize_embeddings(model, *RANDOM_EMBEDDING_VARIANTS[variant], seed=seed)
+        embedding_cells = None
     saved = torch.load(model_path, map_location="cpu", weights_only=False)
     fs = saved.get("feature_set")
     if fs is None:
@@ -161,13 +189,15 @@ def predict_split(model_path: str | Path, data_path: str | Path, out_path: str |
             return lambda start, stop: data.read_features(feature_set, cell, tf, start, stop)
 
         write_predictions(out_path, model, conditions, data.n_examples, data.length, reader_for,
-                          model_name, split, batch_size, device, amp, progress, cpu_bf16)
+                          model_name, split, batch_size, device, amp, progress, cpu_bf16,
+                          embedding_cells=embedding_cells if variant else None)
 
 
 def predict_with_settings(model_path: str | Path, data_path: str | Path, out_path: str | Path,
                           conditions: Sequence[str], model_name: str, split: str,
                           config: Mapping[str, Any], variant: str | None = None,
-                          threads: int | None = None, progress: bool = True) -> None:
+                          threads: int | None = None, progress: bool = True,
+                          embedding_cells: Mapping[str, Sequence[str]] | None = None) -> None:
     """:func:`predict_split` with the ``training:`` settings of a configuration (batch size,
     device, mixed precision, bfloat16 on CPU); ``threads`` (the job's) over
     ``training.threads``."""
@@ -178,4 +208,5 @@ def predict_with_settings(model_path: str | Path, data_path: str | Path, out_pat
                   variant=variant, batch_size=training["predict_batch_size"],
                   device=training["device"], amp=training["amp"],
                   threads=threads if threads is not None else training["threads"],
-                  progress=progress, cpu_bf16=training["cpu_bf16_inference"])
+                  progress=progress, cpu_bf16=training["cpu_bf16_inference"],
+                  embedding_cells=embedding_cells)

@@ -9,7 +9,8 @@ trained model on the spec's conditions). This module imports no torch, so Snakef
 it at parse time.
 
 Condition selectors (``conditions`` and ``predict``):
-- a panel name (``train``, ``heldout``, ``new``) or ``all``;
+- a panel name (``train``, ``heldout``, ``new``) or ``all``; for ``predict`` also ``trained``
+  (the model's own conditions, the default: a model is scored on what it was trained on);
 - a list of condition names ``TF.cell``;
 - a mapping with any of ``tf``, ``cell_type``, ``panel`` (each a name or a list), e.g.
   ``{tf: JUND}`` or ``{tf: [JUN, JUNB, JUND], panel: train}``.
@@ -41,7 +42,7 @@ PAPER_SPEC: dict[str, Any] = {
     "budget": {"steps": None, "epochs": 50, "batch_size": 1800, "eval_every": 500,
                "lr": 1e-4, "valid_examples": None, "patience": None},
     "seed": 1,
-    "predict": "all",
+    "predict": "trained",
     "options": {},
 }
 
@@ -206,7 +207,8 @@ def model_specs(project: Project) -> dict[str, ModelSpec]:
         where = f"models.{name}"
         try:
             conditions = select_conditions(project, spec["conditions"], f"{where}.conditions")
-            predict = select_conditions(project, spec["predict"], f"{where}.predict")
+            predict = (conditions if spec["predict"] == "trained" else
+                       select_conditions(project, spec["predict"], f"{where}.predict"))
         except ConfigError as error:
             problems += error.problems
             continue
@@ -284,3 +286,26 @@ def predictable(specs: Mapping[str, ModelSpec], name: str) -> list[str]:
     tfs, cells = vocabularies(specs, name)
     return [c for c in specs[name].predict
             if split_condition(c)[0] in tfs and split_condition(c)[1] in cells]
+
+
+def chain_conditions(specs: Mapping[str, ModelSpec], name: str) -> list[str]:
+    """Every condition a model was trained on: those of the models it fine-tunes, then its
+    own."""
+    spec = specs[name]
+    earlier = chain_conditions(specs, spec.init_from) if spec.init_from else []
+    return list(dict.fromkeys([*earlier, *spec.conditions]))
+
+
+def average_train_cells(specs: Mapping[str, ModelSpec], name: str) -> dict[str, list[str]]:
+    """Average Train: each predictable condition [p, q] -> the cell types r != q where [p, r]
+    was trained (along the fine-tuning chain), whose embeddings predict it in turn on q's
+    features. A condition whose TF was trained in no other cell type is left out (it has no
+    Average Train prediction)."""
+    trained = [split_condition(c) for c in chain_conditions(specs, name)]
+    out = {}
+    for condition in predictable(specs, name):
+        tf, cell = split_condition(condition)
+        cells = [r for p, r in trained if p == tf and r != cell]
+        if cells:
+            out[condition] = list(dict.fromkeys(cells))
+    return out

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 ALPHABET = "ACGT"
+#: The value of ``motifs: {TF: none}``: a TF with no known motif (its motif channels are 0).
+NO_MOTIF = "none"
 JASPAR_ID = re.compile(r"^(MA|UN|PB|PF|PH|CN|CI|CM|POL)[0-9]{4}\.[0-9]+$")
 
 
@@ -88,6 +90,32 @@ def load_jaspar(matrix_id: str) -> Motif:
                          f"({_jaspar().release})")
     counts = np.array([record.counts[letter] for letter in ALPHABET], dtype=np.float64).T
     return Motif(str(record.name), str(record.matrix_id), _normalise(counts, matrix_id))
+
+
+@functools.lru_cache(maxsize=8)
+def jaspar_collection(collection: str = "CORE", tax_group: str = "vertebrates"
+                      ) -> tuple[Motif, ...]:
+    """Every matrix of a JASPAR collection and taxonomic group (latest version of each ID)
+    from pyjaspar's offline database, read once per process.
+
+    Raises
+    ------
+    MotifError
+        When the collection and group hold no matrix.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        records = _jaspar().fetch_motifs(collection=collection, tax_group=[tax_group],
+                                         all_versions=False)
+    motifs = []
+    for record in records:
+        counts = np.array([record.counts[letter] for letter in ALPHABET], dtype=np.float64).T
+        motifs.append(Motif(str(record.name), str(record.matrix_id),
+                            _normalise(counts, str(record.matrix_id))))
+    if not motifs:
+        raise MotifError(f"JASPAR ({_jaspar().release}) has no matrix in collection "
+                         f"{collection!r}, taxonomic group {tax_group!r}")
+    return tuple(motifs)
 
 
 def read_meme(path: str | os.PathLike[str]) -> list[Motif]:

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from nettime.files import PathLike, atomic_output
-from nettime.layout import PREDICTION_VARIANTS
-from nettime.paper import comparisons, plots
+from nettime.layout import RANDOM_EMBEDDING_VARIANTS
+from nettime.paper import comparisons, plots, transfer_plots
 
 
 class FigureError(ValueError):
@@ -106,7 +106,7 @@ def draw_embeddings_at_prediction(files: Mapping[str, Any], params: Mapping[str,
     maps random_tf / random_cell / random_both to its variant metric files."""
     parts = [auprc(files["trained"]).assign(tf_embedding="trained", ct_embedding="trained")]
     for variant, path in files["variants"].items():
-        tf_random, cell_random = PREDICTION_VARIANTS[variant]
+        tf_random, cell_random = RANDOM_EMBEDDING_VARIANTS[variant]
         parts.append(auprc(path, method=variant).assign(
             tf_embedding="random" if tf_random else "trained",
             ct_embedding="random" if cell_random else "trained"))
@@ -206,3 +206,16 @@ def draw_method_table(files: Mapping[str, Any], params: Mapping[str, Any], pdf: 
                        for method, settings in files["cells"].items()
                        for feature_set, path in settings.items()], ignore_index=True)
     return _finish(comparisons.plot_method_table(table, pdf, params["columns"]), tsv)
+
+
+def draw_transfer(files: Mapping[str, Any], params: Mapping[str, Any], pdf: PathLike,
+                  tsv: PathLike) -> pd.DataFrame:
+    """Fig 5b, Supp Fig S5, thesis Fig 4.7, Fig 6a: ``files["arms"]`` maps an arm's label to
+    a metric table or to {target: metric table}; ``params``: ``conditions`` (the targets),
+    ``methods`` (label -> method rows, e.g. ``average_train``), ``tests`` (pairs), ``title``,
+    ``note``."""
+    table = transfer_plots.read_arms(files["arms"], params["conditions"],
+                                     params.get("methods"))
+    tests = [tuple(pair) for pair in params["tests"]]
+    return _finish(transfer_plots.plot_arms(table, pdf, params["title"], tests,
+                                            params.get("note", "")), tsv)

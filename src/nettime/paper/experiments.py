@@ -71,9 +71,21 @@ def training_variant_model(experiments: Mapping[str, Any], mode: str) -> str:
     return experiments["base_model"] if mode == "trained" else f"fig4b_{mode}"
 
 
+#: Panels of the supervised experiments: every condition a model may be trained on. ``heldout``
+#: conditions are left out of the transfer experiments' pretrained models only; ``new``
+#: conditions are beyond the panel (transfer to new TFs and cell types).
+SUPERVISED_PANELS = ("train", "heldout")
+
+
+def supervised_conditions(project: Project) -> list[str]:
+    """The conditions of the supervised panels."""
+    return project.condition_names(SUPERVISED_PANELS)
+
+
 def panel_conditions(project: Project, panel: Mapping[str, Any], where: str) -> list[str]:
-    """Training conditions of a Fig 2 panel's TFs."""
-    return select_conditions(project, {"tf": list(panel["tfs"]), "panel": "train"}, where)
+    """Supervised conditions of a Fig 2 panel's TFs."""
+    return select_conditions(project, {"tf": list(panel["tfs"]),
+                                       "panel": list(SUPERVISED_PANELS)}, where)
 
 
 def base_model(project: Project) -> tuple[str, dict[str, Any]]:
@@ -126,12 +138,11 @@ def feature_setting_models(project: Project) -> dict[str, dict[str, Any]]:
     if not experiments.get("feature_settings"):
         return {}
     base, base_raw = base_model(project)
-    train = project.condition_names(["train"])
     out = {}
     for feature_set in experiments["feature_settings"]:
         name = feature_model(experiments, {base: base_raw}, feature_set)
         if name != base:
-            out[name] = _derived(base_raw, train, feature_set=feature_set)
+            out[name] = _derived(base_raw, feature_set=feature_set)
     return out
 
 
@@ -142,8 +153,7 @@ def random_at_training_models(project: Project) -> dict[str, dict[str, Any]]:
     if not experiments.get("random_at_training"):
         return {}
     base_raw = base_model(project)[1]
-    train = project.condition_names(["train"])
-    return {training_variant_model(experiments, mode): _derived(base_raw, train, embeddings=mode)
+    return {training_variant_model(experiments, mode): _derived(base_raw, embeddings=mode)
             for mode in experiments["random_at_training"]}
 
 
@@ -162,13 +172,12 @@ def baseline_models(project: Project) -> dict[str, dict[str, Any]]:
     if not section:
         return {}
     base_raw = base_model(project)[1]
-    train = project.condition_names(["train"])
-    out = {COMPARISON_MODEL: _derived(base_raw, train,
+    out = {COMPARISON_MODEL: _derived(base_raw,
                                       feature_set=section.get("feature_set", "Seq+DNase"))}
     for kind in BASELINES:
         if kind in section:
             out[kind] = {"kind": kind, "feature_set": base_raw["feature_set"],
-                         "conditions": train, "predict": train,
+                         "conditions": supervised_conditions(project), "predict": "trained",
                          **copy.deepcopy(section[kind] or {})}
     return out
 
@@ -183,11 +192,12 @@ def _base_spec(project: Project) -> dict[str, Any]:
     return spec
 
 
-def _derived(base: Mapping[str, Any], train: list[str], **changes: Any) -> dict[str, Any]:
-    # Same budget, seed and conditions as the base model: only the changed factor differs.
+def _derived(base: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
+    # Same budget, seed and conditions as the base model: only the changed factor differs;
+    # scored on what it is trained on.
     spec = copy.deepcopy(dict(base))
     spec.update(changes)
-    spec["predict"] = train
+    spec["predict"] = "trained"
     return spec
 
 

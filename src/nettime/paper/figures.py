@@ -31,12 +31,13 @@ from nettime.models.registry import ModelSpec, model_specs
 from nettime.paper import draw, findings
 from nettime.paper.declare import Claim, Figure, FigurePlan
 from nettime.paper.figures_baselines import FIG3B, FIG3C, FIG4_5, TABLE4_1
+from nettime.paper.figures_motifs import FIG6B
 from nettime.paper.figures_supervised import FIG2, FIG3A, FIG4A, FIG4B, FIG4C, FIG7
+from nettime.paper.figures_transfer import FIG4_7C, FIG5B, FIG6A, FIGS5AC, FIGS5BD
 
 #: Every figure, in the order of the paper (and of the findings table).
 FIGURES: tuple[Figure, ...] = (FIG2, FIG3A, TABLE4_1, FIG3B, FIG3C, FIG4_5, FIG4A, FIG4B, FIG4C,
-                               FIG7)
-
+                               FIG5B, FIGS5AC, FIGS5BD, FIG4_7C, FIG6A, FIG6B, FIG7)
 
 
 # ---- what the workflow asks of the registry ------------------------------------------------------

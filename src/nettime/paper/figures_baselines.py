@@ -59,7 +59,7 @@ def _plan_methods(name: str, methods: dict[str, str], **params: object) -> list[
 def _claims_beats(figure: str, paper: dict[str, str]):
     """Claims that the reference beats each baseline of the figure at its resolutions."""
     def claims(plan: FigurePlan, numbers: pd.DataFrame) -> list[Claim]:
-        others = [m for m in plan.files["methods"] if m != REFERENCE]
+        others = [m for m in plan.files["methods"] if m in LABELS.values()]
         return [findings.beats_at_resolutions(
             numbers, REFERENCE, other, f"{plan.name}_{other.lower()}", figure,
             paper.get(other, "")) for other in others]

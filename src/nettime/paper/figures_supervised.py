@@ -7,7 +7,7 @@ import pandas as pd
 
 from nettime import layout
 from nettime.config import Project
-from nettime.layout import FIGURE_SPLIT, PREDICTION_VARIANTS
+from nettime.layout import FIGURE_SPLIT, RANDOM_EMBEDDING_VARIANTS
 from nettime.paper import draw, findings
 from nettime.paper.declare import (
     Claim,
@@ -114,7 +114,7 @@ def _plan_at_prediction(project: Project) -> list[FigurePlan]:
     return [FigurePlan(name="fig4a_embeddings_prediction",
                        files={"trained": probability_metrics(model),
                               "variants": {v: layout.path("metrics_of", model=model, split=FIGURE_SPLIT, kind=v)
-                                           for v in PREDICTION_VARIANTS}},
+                                           for v in RANDOM_EMBEDDING_VARIANTS}},
                        models=(model,))]
 
 

@@ -232,3 +232,51 @@ def doubles_at_1bp(numbers: pd.DataFrame, reference: tuple[str, str],
                 f"mean auPRC {mine:.3f} vs {theirs:.3f}: ratio {ratio:.2f}", float("nan"),
                 "0.534 vs 0.260: ratio 2.05 (thesis Table 4.1)", "ratio >= 2",
                 bool(np.isfinite(ratio) and ratio >= 2))
+
+
+def _test(numbers: pd.DataFrame, better: str, other: str) -> tuple[float, int]:
+    rows = numbers[(numbers["kind"] == "test") & (numbers["arm"] == better)
+                   & (numbers["other"] == other)]
+    if rows.empty:
+        return float("nan"), 0
+    return float(rows["value"].iloc[0]), int(rows["n_pairs"].iloc[0])
+
+
+def _few(n: int) -> str:
+    # The one-sided signed-rank test cannot reach p < 0.05 with fewer than 5 pairs.
+    return f" ({n} pairs: too few for p < 0.05)" if 0 < n < 5 else ""
+
+
+def arm_beats(numbers: pd.DataFrame, better: str, other: str, claim_id: str, claim: str,
+              figure: str, paper: str) -> dict[str, object]:
+    """``better`` beats ``other`` over the target conditions: a higher mean auPRC and a
+    one-sided Wilcoxon p < 0.05 (numbers of :func:`nettime.paper.transfer_plots.plot_arms`)."""
+    mine, theirs = _stat(numbers, "mean", better), _stat(numbers, "mean", other)
+    p, n = _test(numbers, better, other)
+    return _row(claim_id, claim, figure,
+                f"mean auPRC {better} {mine:.3f} vs {other} {theirs:.3f}{_few(n)}", p, paper,
+                "higher mean and one-sided Wilcoxon p < 0.05",
+                bool(mine > theirs and np.isfinite(p) and p < ALPHA))
+
+
+def _scores(numbers: pd.DataFrame, arm: str) -> pd.Series:
+    rows = numbers[(numbers["kind"] == "score") & (numbers["arm"] == arm)]
+    return rows.set_index("condition")["value"].astype(float)
+
+
+def gain_larger(numbers: pd.DataFrame, first: tuple[str, str], second: tuple[str, str],
+                claim_id: str, claim: str, figure: str, paper: str) -> dict[str, object]:
+    """The gain of ``first`` (tuned arm, pretrained arm) exceeds that of ``second``: a higher
+    mean gain in auPRC and a one-sided Wilcoxon p < 0.05 over the paired per-condition gains."""
+    from nettime.evaluation.statistics import wilcoxon_p
+
+    gains = pd.DataFrame({label: _scores(numbers, tuned) - _scores(numbers, pretrained)
+                          for label, (tuned, pretrained) in (("a", first), ("b", second))})
+    gains = gains.dropna()
+    p = wilcoxon_p(gains["a"], gains["b"], alternative="greater") if len(gains) else np.nan
+    mean_a, mean_b = (float(gains[c].mean()) if len(gains) else float("nan") for c in "ab")
+    return _row(claim_id, claim, figure,
+                f"mean auPRC gain {first[1]} {mean_a:+.3f} vs {second[1]} {mean_b:+.3f}"
+                f"{_few(len(gains))}", p, paper,
+                "higher mean gain and one-sided Wilcoxon p < 0.05 over paired gains",
+                bool(mean_a > mean_b and np.isfinite(p) and p < ALPHA))

@@ -1,5 +1,5 @@
 """Stage 3 of the simulated data set: the chromatin signals (bigWig) and their peak calls
-(narrowPeak) of every assay of one cell type."""
+(narrowPeak) of every assay of one cell type, of the world or beyond it."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import numpy as np
 import pandas as pd
 
 from nettime.files import atomic_output, read_chrom_sizes
+from nettime.sources.simulate.binding import WorldState
 from nettime.sources.simulate.common import (
     BIN,
     narrowpeak_text,
     read_bed3,
     read_world,
+    sort_bed,
     stream,
     write_gzip,
 )
@@ -103,20 +105,35 @@ def _call_peaks(chrom: str, track: np.ndarray, threshold: float) -> pd.DataFrame
 
 def simulate_cell(outdir: str | os.PathLike[str], cell_type: str, assays: Sequence[str],
                   progress: Callable[[str], None] | None = None) -> None:
-    """Stage 3: ``features/{cell}.{assay}.bigWig`` and ``.narrowPeak.gz`` for each assay."""
+    """Stage 3: ``features/{cell}.{assay}.bigWig`` and ``.narrowPeak.gz`` for each assay.
+
+    A world cell type reads its element openness and binding from the world's files. A cell
+    type beyond the world gets the openness the world would have given it and the binding of
+    the world's TFs in it (:class:`~.binding.WorldState`): TFs beyond the world leave no mark
+    on any signal, so adding one changes no cell type's files.
+    """
     import pyBigWig
 
     out = Path(outdir)
     say = progress or (lambda _msg: None)
     world = read_world(out)
-    if cell_type not in world["cell_types"]:
-        raise ValueError(f"cell type {cell_type!r} is not in the simulated world of {out}; "
-                         "rerun the world stage")
     sizes = read_chrom_sizes(out / "genome" / "chrom.sizes")
     elements = pd.read_csv(out / "truth" / "elements.tsv", sep="\t")
-    elements["open"] = elements[f"open_{cell_type}"]
-    binding = pd.read_csv(out / "truth" / "binding.tsv.gz", sep="\t")
-    bound = binding[binding["cell_type"] == cell_type].drop_duplicates(["chrom", "start"])
+    if cell_type in world["cell_types"]:
+        elements["open"] = elements[f"open_{cell_type}"]
+        binding = pd.read_csv(out / "truth" / "binding.tsv.gz", sep="\t")
+        binding = binding[binding["cell_type"] == cell_type]
+    else:
+        state = WorldState(out)
+        openness = state.openness(cell_type)
+        # elements.tsv lists the elements in the order of their IDs, as the state does.
+        if not (elements["element"].to_numpy() == state.elements["element"].to_numpy()).all():
+            raise ValueError(f"{out / 'truth' / 'elements.tsv'}: elements are not in the order "
+                             "of their IDs; rerun the world stage")
+        elements["open"] = openness
+        binding = sort_bed(pd.concat([state.binding(tf, cell_type, openness=openness)
+                                      for tf in state.tfs], ignore_index=True))
+    bound = binding.drop_duplicates(["chrom", "start"])
     blacklist = read_bed3(out / "genome" / "blacklist.bed")
     gaps = read_bed3(out / "truth" / "gaps.bed")
     for assay in assays:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from nettime.config import ConfigError, Problem, Project
 from nettime.files import atomic_output
-from nettime.motifs.matrices import Motif, MotifError, load_motif, motif_similarity
+from nettime.motifs.matrices import NO_MOTIF, Motif, MotifError, load_motif, motif_similarity
 
 # GRCh38 primary assembly lengths of the autosomes; simulated lengths are proportional.
 GRCH38_LENGTHS = {
@@ -37,6 +37,10 @@ SCALES = {"tiny": 1.5e6, "demo": 13e6, "large": 60e6}
 BIN = 10  # resolution (bp) of the simulated signal tracks
 ELEMENT_SLOT = 4000  # one candidate regulatory element per this many bp
 FAMILY_SIMILARITY = 0.84  # motif_similarity above which TFs share a motif family
+# The panels whose TFs and cell types make the world: the supervised ones (train, heldout), as
+# nettime.paper.experiments.SUPERVISED_PANELS. A condition of another panel (new) is simulated
+# from the world's files without changing them, so adding one reruns only its own jobs.
+WORLD_PANELS = ("train", "heldout")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,6 +152,11 @@ def load_motif_table(table: dict[str, str], tfs: Iterable[str], config_path: str
                                     f"'{tf}: <JASPAR ID or MEME file>' under 'motifs'",
                                     column=f"motifs.{tf}"))
             continue
+        if str(table[tf]) == NO_MOTIF:
+            problems.append(Problem(config_path, f"TF {tf!r}: the simulated source plants "
+                                    "each TF's motif, so it needs one (not 'none')",
+                                    column=f"motifs.{tf}"))
+            continue
         try:
             motifs[tf] = load_motif(str(table[tf]), name=tf, base_dir=base_dir)
         except MotifError as exc:
@@ -164,15 +173,70 @@ def panel_motifs(project: Project) -> dict[str, Motif]:
                             project.config_path, str(Path(project.config_path).parent))
 
 
+def world_members(project: Project) -> tuple[list[str], list[str]]:
+    """The world's TFs and cell types (each sorted): those of the conditions of
+    :data:`WORLD_PANELS`.
+
+    Raises
+    ------
+    ConfigError
+        When no condition is in those panels, naming the conditions sheet.
+    """
+    frame = project.conditions[project.conditions["panel"].isin(WORLD_PANELS)]
+    if frame.empty:
+        raise ConfigError([Problem(str(project.config["conditions"]),
+                                   "no condition is in a supervised panel "
+                                   f"({', '.join(WORLD_PANELS)}); the simulated world is "
+                                   "built from those conditions' TFs and cell types",
+                                   column="panel")])
+    return sorted(set(frame["tf"])), sorted(set(frame["cell_type"]))
+
+
 def world_spec(project: Project, scale: str | float | None = None,
                seed: int | None = None) -> WorldSpec:
-    """The world specification of a validated project, with optional overrides."""
+    """The world specification of a validated project (its TFs and cell types are those of
+    :func:`world_members`), with optional overrides."""
     sim = project.config.get("simulation", {})
+    tfs, cells = world_members(project)
+    motifs = panel_motifs(project)
     return WorldSpec(
-        tfs=sorted(project.tfs), cell_types=sorted(project.cell_types),
-        motifs=panel_motifs(project), chromosomes=list(project.config["genome"]["chromosomes"]),
+        tfs=tfs, cell_types=cells, motifs={tf: motifs[tf] for tf in tfs},
+        chromosomes=list(project.config["genome"]["chromosomes"]),
         scale=parse_scale(scale if scale is not None else sim.get("scale", "demo")),
         seed=int(seed if seed is not None else sim.get("seed", 20221)))
+
+
+def check_new_conditions(project: Project) -> None:
+    """Check, before any work, that every TF beyond the world can bind in it.
+
+    A TF of no supervised panel binds the planted sites of its motif family, which it joins
+    when its motif is like a world TF's (:func:`new_tf_family`); the genome has no site for any
+    other. Also loads every motif (:func:`panel_motifs`), reporting unreadable ones.
+
+    Raises
+    ------
+    ConfigError
+        One problem per such TF without a family in the world, naming the conditions sheet,
+        the TF's first row and its motif.
+    """
+    motifs = panel_motifs(project)
+    tfs, _ = world_members(project)
+    world = {tf: motifs[tf] for tf in tfs}
+    sheet = str(project.config["conditions"])
+    problems = []
+    for tf in dict.fromkeys(project.conditions["tf"]):
+        if tf in world or new_tf_family(motifs[tf], world, dict.fromkeys(world, 0)) is not None:
+            continue
+        rec = project.conditions[project.conditions["tf"] == tf].iloc[0]
+        problems.append(Problem(
+            sheet, f"TF {tf!r} (motif {motifs[tf].matrix_id}) is in no supervised panel "
+            f"({', '.join(WORLD_PANELS)}) and its motif is like no motif of those panels' TFs "
+            f"({', '.join(tfs)}; similarity < {FAMILY_SIMILARITY}), so the simulated genome "
+            "has no site it could bind; add a TF of its motif family to a train or heldout "
+            "row, or remove its rows", line=int(rec["_line"]), row=int(rec["_row"]),
+            column="tf"))
+    if problems:
+        raise ConfigError(problems)
 
 
 def motif_families(motifs: dict[str, Motif]) -> dict[str, int]:
@@ -188,6 +252,18 @@ def motif_families(motifs: dict[str, Motif]) -> dict[str, int]:
                         family[name] = new
     order = {f: i for i, f in enumerate(dict.fromkeys(family[n] for n in names))}
     return {name: order[family[name]] for name in names}
+
+
+def new_tf_family(motif: Motif, world_motifs: dict[str, Motif],
+                  families: dict[str, int]) -> int | None:
+    """The motif family of a TF beyond the world: that of the world TF whose motif is most
+    similar, if at least :data:`FAMILY_SIMILARITY` (as :func:`motif_families` groups), else
+    None. ``world_motifs`` and ``families`` map each world TF to its motif and family."""
+    if not world_motifs:
+        return None
+    similarity = {tf: motif_similarity(world_motifs[tf], motif) for tf in sorted(world_motifs)}
+    best = max(similarity, key=similarity.__getitem__)  # the first of equals, in name order
+    return int(families[best]) if similarity[best] >= FAMILY_SIMILARITY else None
 
 
 # ---------------------------------------------------------------------------------------------

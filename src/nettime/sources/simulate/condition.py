@@ -1,5 +1,5 @@
 """Stage 2 of the simulated data set: the ChIP-seq peaks and ground-truth sites of one
-condition (a TF in a cell type) of the world."""
+condition (a TF in a cell type), of the world or beyond it (a new TF or cell type)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ import numpy as np
 import pandas as pd
 
 from nettime.files import read_chrom_sizes, write_text
+from nettime.motifs.matrices import Motif
+from nettime.sources.simulate.binding import WorldState
 from nettime.sources.simulate.common import (
     frame_text,
+    load_motif_table,
     narrowpeak_text,
     random_windows,
     read_bed3,
@@ -25,22 +28,34 @@ from nettime.sources.simulate.common import (
 # stage 2: one condition
 
 
-def simulate_condition(outdir: str | os.PathLike[str], tf: str, cell_type: str) -> None:
+def simulate_condition(outdir: str | os.PathLike[str], tf: str, cell_type: str,
+                       motif: Motif | str | None = None) -> None:
     """Stage 2: ``peaks/{TF}.{cell}.{conserved,relaxed}.narrowPeak.gz`` and
-    ``truth/{TF}.{cell}.sites.bed`` for one condition of the world in ``outdir``.
+    ``truth/{TF}.{cell}.sites.bed`` for one condition in ``outdir``.
 
-    Conserved peaks are the strongest bound sites; relaxed peaks are the conserved peaks (same
-    intervals) plus weaker bound sites and noise peaks (partly in blacklisted regions).
+    A condition of the world reads its binding from ``truth/binding.tsv.gz``; one beyond it (a
+    TF or cell type the world lacks) is bound from the world's files as the world binds its own
+    (:class:`~.binding.WorldState`), changing none of them. Conserved peaks are the strongest
+    bound sites; relaxed peaks are the conserved peaks (same intervals) plus weaker bound sites
+    and noise peaks (partly in blacklisted regions).
+
+    Parameters
+    ----------
+    motif
+        The TF's motif, or its JASPAR ID or MEME path; needed only for a TF beyond the world,
+        which binds the sites of the world TF with the most similar motif's family.
     """
     out = Path(outdir)
     world = read_world(out)
-    if tf not in world["tfs"] or cell_type not in world["cell_types"]:
-        raise ValueError(f"{tf}.{cell_type} is not in the simulated world of {out} (TFs "
-                         f"{', '.join(world['tfs'])}; cell types {', '.join(world['cell_types'])})"
-                         "; rerun the world stage")
     rng = stream(world["seed"], "condition", tf, cell_type)
-    binding = pd.read_csv(out / "truth" / "binding.tsv.gz", sep="\t")
-    bound = binding[(binding["tf"] == tf) & (binding["cell_type"] == cell_type)]
+    if tf in world["tfs"] and cell_type in world["cell_types"]:
+        binding = pd.read_csv(out / "truth" / "binding.tsv.gz", sep="\t")
+        bound = binding[(binding["tf"] == tf) & (binding["cell_type"] == cell_type)]
+    else:
+        if isinstance(motif, str) and tf not in world["tfs"]:
+            motif = load_motif_table({tf: motif}, [tf], "the workflow's config")[tf]
+        bound = WorldState(out).binding(tf, cell_type, motif if isinstance(motif, Motif)
+                                        else None)
     bound = bound.reset_index(drop=True)
     sizes = read_chrom_sizes(out / "genome" / "chrom.sizes")
     gaps = read_bed3(out / "truth" / "gaps.bed")

@@ -2,7 +2,9 @@
 regulatory elements with per-cell-type openness, planted motif sites, decoys, the binding of every
 TF in every cell type, and the planted motifs (MEME).
 
-It depends on the TF set, the cell-type set, the motif table, the scale and the seed.
+It depends on the TFs and cell types of the supervised panels (the world's, recorded in
+``truth/world.json``), their motifs, the scale and the seed. A TF or cell type of another panel
+is simulated later from these files (:mod:`~.binding`), the way the world simulates its own.
 
 The biology, in brief: elements (promoters, enhancers) are open in some cell types (some in all);
 TFs bind planted sites of their motif family inside open elements, with a probability set by the
@@ -24,6 +26,14 @@ import pandas as pd
 
 from nettime.files import atomic_output, write_text
 from nettime.motifs.matrices import Motif, write_meme
+from nettime.sources.simulate.binding import (
+    PlantedSites,
+    TFTraits,
+    bind_pair,
+    cell_preference,
+    element_openness,
+    tf_traits,
+)
 from nettime.sources.simulate.common import (
     BIN,
     ELEMENT_SLOT,
@@ -147,17 +157,8 @@ def simulate_world(spec: WorldSpec, outdir: str | os.PathLike[str],
     max_width = max(m.width for m in spec.motifs.values())
 
     # Per-TF properties: preferences for element types and cell types, an indirect cell type.
-    element_pref: dict[str, dict[str, float]] = {}
-    indirect_cell: dict[str, str | None] = {}
-    for tf in tfs:
-        rng = stream(seed, "tf", tf)
-        pref = rng.uniform(0.15, 1.0, size=2)
-        pref /= pref.max()
-        element_pref[tf] = {"promoter": float(pref[0]), "enhancer": float(pref[1])}
-        choice = int(rng.integers(len(cells)))
-        indirect_cell[tf] = cells[choice] if rng.random() < 0.6 else None
-    cell_pref = {(tf, cell): float(stream(seed, "pref", tf, cell).uniform(0.4, 1.0))
-                 for tf in tfs for cell in cells}
+    traits = {tf: tf_traits(seed, tf, cells) for tf in tfs}
+    cell_pref = {(tf, cell): cell_preference(seed, tf, cell) for tf in tfs for cell in cells}
 
     genome: dict[str, np.ndarray] = {}
     gaps, blacklist, elements, sites, decoys = [], [], [], [], []
@@ -239,10 +240,7 @@ def simulate_world(spec: WorldSpec, outdir: str | os.PathLike[str],
     elem["element"] = [f"E{i:06d}" for i in range(len(elem))]
     # Openness per cell type: constitutive everywhere, else cell-type specific.
     for cell in cells:
-        rng = stream(seed, "activity", cell)
-        specific = rng.random(len(elem)) < np.where(elem["type"] == "promoter", 0.35, 0.25)
-        strength = rng.lognormal(0.0, 0.4, len(elem))
-        elem[f"open_{cell}"] = np.where(elem["constitutive"] | specific, strength, 0.0).round(4)
+        elem[f"open_{cell}"] = element_openness(elem, cell, seed)
 
     site = pd.DataFrame(sites, columns=["chrom", "start", "end", "motif", "score", "strand",
                                         "element_start"])
@@ -252,8 +250,7 @@ def simulate_world(spec: WorldSpec, outdir: str | os.PathLike[str],
     site["score"] = site["score"].round(4)
 
     say("world: binding")
-    binding = _bind(site, elem, tfs, cells, families, element_pref, cell_pref, indirect_cell,
-                    seed)
+    binding = _bind(site, elem, tfs, cells, families, traits, seed)
 
     say("world: writing")
     _write_genome(out / "genome", genome, sizes)
@@ -271,8 +268,9 @@ def simulate_world(spec: WorldSpec, outdir: str | os.PathLike[str],
     write_gzip(out / "truth" / "binding.tsv.gz", frame_text(binding, header=True))
     world = {"seed": seed, "scale": spec.scale, "tfs": tfs, "cell_types": cells,
              "motifs": {tf: spec.motifs[tf].matrix_id for tf in tfs},
-             "families": families, "element_preference": element_pref,
-             "indirect_cell": indirect_cell,
+             "families": families,
+             "element_preference": {tf: traits[tf].element_preference for tf in tfs},
+             "indirect_cell": {tf: traits[tf].indirect_cell for tf in tfs},
              "cell_preference": {f"{t}.{c}": round(v, 4) for (t, c), v in cell_pref.items()}}
     write_text(out / "truth" / "world.json", json.dumps(world, indent=1, sort_keys=True) + "\n")
     with atomic_output(out / "motifs" / "planted.meme") as tmp:
@@ -280,42 +278,14 @@ def simulate_world(spec: WorldSpec, outdir: str | os.PathLike[str],
 
 
 def _bind(site: pd.DataFrame, elem: pd.DataFrame, tfs: list[str], cells: list[str],
-          families: dict[str, int], element_pref: dict[str, dict[str, float]],
-          cell_pref: dict[tuple[str, str], float], indirect_cell: dict[str, str | None],
-          seed: int) -> pd.DataFrame:
-    """The binding of every TF in every cell type (one row per bound site)."""
-    by_element = elem.set_index("element")
-    etype = by_element.loc[site["element"], "type"].to_numpy()
-    site_family = site["motif"].map(families).to_numpy()
-    rows = []
-    for tf in tfs:
-        own = (site["motif"] == tf).to_numpy()
-        family = site_family == families[tf]
-        e_pref = np.where(etype == "promoter", element_pref[tf]["promoter"],
-                          element_pref[tf]["enhancer"])
-        for cell in cells:
-            rng = stream(seed, "binding", tf, cell)
-            openness = by_element.loc[site["element"], f"open_{cell}"].to_numpy()
-            # Binding needs open chromatin, a strong enough motif, and the TF's preferences.
-            affinity = 1 / (1 + np.exp(-(site["score"].to_numpy() - 0.6) / 0.07))
-            p = cell_pref[(tf, cell)] * e_pref * affinity * np.where(own, 1.0, 0.75)
-            u = rng.random(len(site))
-            bound = family & (openness > 0) & (u < p)
-            kind = np.full(len(site), "direct", dtype=object)
-            if indirect_cell[tf] == cell:
-                # Motif-less binding: tethered to other TFs' sites in open elements.
-                tether = ~family & (openness > 0) & (rng.random(len(site)) < 0.2)
-                kind[tether] = "indirect"
-                bound |= tether
-                affinity = np.where(tether, 0.6, affinity)
-            occupancy = openness * affinity * cell_pref[(tf, cell)] * rng.uniform(0.7, 1.3,
-                                                                                   len(site))
-            chosen = site.loc[bound, ["chrom", "start", "end", "site", "element"]].copy()
-            chosen.insert(3, "tf", tf)
-            chosen.insert(4, "cell_type", cell)
-            chosen["kind"] = kind[bound]
-            chosen["occupancy"] = occupancy[bound].round(4)
-            rows.append(chosen)
+          families: dict[str, int], traits: dict[str, TFTraits], seed: int) -> pd.DataFrame:
+    """The binding of every TF in every cell type (one row per bound site, see
+    :func:`~.binding.bind_pair`), sorted like a BED file."""
+    planted = PlantedSites.from_frames(site, elem)
+    site_family = np.array([families[m] for m in planted.motif], dtype=np.int64)
+    rows = [bind_pair(planted, site_family, tf, families[tf], cell, traits[tf],
+                      elem[f"open_{cell}"].to_numpy(), seed)
+            for tf in tfs for cell in cells]
     return sort_bed(pd.concat(rows, ignore_index=True))
 
 

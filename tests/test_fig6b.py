@@ -1,0 +1,184 @@
+"""Fig 6b, de novo motifs: the plan and its config checks (nettime.paper.figures_motifs), the
+layout of the motif files, and the figure drawn from real tables and MEME files of
+nettime.evaluation.denovo on a small planted genome (real pyfaidx, memelite and logomaker)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyfaidx
+import pytest
+
+from nettime import layout
+from nettime.config import ConfigError, load_project, validate_config
+from nettime.evaluation.denovo import denovo_condition, denovo_paths
+from nettime.motifs.discovery import ENGINE
+from nettime.motifs.matrices import Motif, load_jaspar, write_meme
+from nettime.paper.draw import FigureError
+from nettime.paper.figures import figure_by_key, plan_figures
+from nettime.paper.figures_motifs import motif_models
+from nettime.paper.logos import draw_motif_logos
+
+SIZES = {"chr1": 40000, "chr2": 20000}
+CONDITIONS = ("JUND.c1", "RANDOM.c1")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_project("config/tiny/config.yaml")
+
+
+def with_motifs(project, **settings):
+    other = copy.deepcopy(project)
+    other.config["motif_discovery"] = {**other.config["motif_discovery"], **settings}
+    return other
+
+
+def test_layout_and_denovo_paths_agree():
+    files = layout.denovo_files(model="m", split="test", condition="JUND.K562")
+    folder = Path(files["table"]).parent
+    assert {k: str(v) for k, v in denovo_paths(folder, "JUND.K562").items()} == files
+    assert files["sites_meme"] == "results/motifs/m/test/JUND.K562.sites.meme"
+    assert len(set(files.values())) == 7
+
+
+def test_plan_reads_the_tables_of_the_configured_conditions(tiny):
+    figure, plan = plan_figures(tiny)["fig6b_motifs"]
+    assert figure.key == "fig6b"
+    assert list(plan.files["conditions"]) == tiny.config["motif_discovery"]["conditions"]
+    assert plan.models == ("multitask",)
+    table = plan.files["conditions"]["CTCF.K562"]["table"]
+    assert table == "results/motifs/multitask/test/CTCF.K562.tsv"
+    assert plan.files["planted"]["meme"] == "resources/simulated/motifs/planted.meme"
+    assert "the engine that made each motif is named" in figure.caption.format(**plan.params)
+    builtin = plan_figures(with_motifs(tiny, engine="builtin"))["fig6b_motifs"]
+    assert "reimplemented in nettime" in figure.caption.format(**builtin[1].params)
+    # An empty list: every condition the base model predicts (its train and heldout panels).
+    every = motif_models(with_motifs(tiny, conditions=[]))
+    assert set(every) == set(tiny.condition_names(["train", "heldout"]))
+
+
+@pytest.mark.parametrize(("conditions", "model", "message"), [
+    (["NOPE.K562"], "auto",
+     r"key 'motif_discovery.conditions': unknown condition\(s\) NOPE.K562"),
+    (["FOXA2.A549"], "supervised", r"key 'motif_discovery.conditions': condition\(s\) "
+                                   r"FOXA2.A549 have no calls of the model 'multitask'"),
+    (["JUND.K562"], "transfer", r"condition\(s\) JUND.K562 have no calls of a Fig 6a model"),
+])
+def test_a_condition_without_calls_is_a_config_error(tiny, conditions, model, message):
+    with pytest.raises(ConfigError, match=message):
+        plan_figures(with_motifs(tiny, conditions=conditions, model=model))
+
+
+def test_a_new_condition_takes_its_fig6a_model(tiny):
+    models = motif_models(with_motifs(tiny, conditions=["FOXA2.A549", "JUND.K562"]))
+    assert models == {"FOXA2.A549": "new_FOXA2_A549", "JUND.K562": "multitask"}
+
+
+def test_the_schema_names_a_malformed_condition_and_unknown_keys(tiny):
+    config = copy.deepcopy(tiny.config)
+    config["motif_discovery"] = {"conditions": ["JUNDK562"], "engines": "auto"}
+    with pytest.raises(ConfigError) as error:
+        validate_config(config, "c.yaml")
+    text = str(error.value)
+    assert "key 'motif_discovery.conditions[0]': 'JUNDK562' is malformed" in text
+    assert "unknown key(s) 'engines'" in text
+
+
+@pytest.fixture(scope="module")
+def motif_world(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A random genome with JUND sites planted every ~500 bp; JUND.c1 called at the sites,
+    RANDOM.c1 at random places; conserved peaks (shared) with summits on the sites; example
+    windows tiling the genome; the de novo outputs of both conditions; the planted matrices
+    (JUND, and CTCF's matrix for RANDOM) and the world's families."""
+    root = tmp_path_factory.mktemp("fig6b")
+    rng = np.random.default_rng(5)
+    jund = load_jaspar("MA0492.2")
+    cumulative = np.cumsum(jund.ppm, axis=1)
+    genome = {c: rng.integers(0, 4, n).astype(np.uint8) for c, n in SIZES.items()}
+    rows, peaks = [], []
+    for chrom, codes in genome.items():
+        for at in range(300, len(codes) - 300, 500):
+            at += int(rng.integers(-40, 40))
+            site = (rng.random((jund.width, 1)) > cumulative).sum(axis=1).astype(np.uint8)
+            codes[at:at + jund.width] = site if rng.random() < 0.5 else 3 - site[::-1]
+            rows.append((chrom, at - 2, at + jund.width, "JUND.c1"))
+            start = at - int(rng.integers(60, 120))
+            peaks.append((chrom, start, at + 150, at + jund.width // 2 - start))
+            other = int(rng.integers(0, len(codes) - 20))
+            rows.append((chrom, other, other + 12, "RANDOM.c1"))
+    with open(root / "genome.fa", "w") as handle:
+        for chrom, codes in genome.items():
+            text = "".join(np.array(list("ACGT"))[codes])
+            handle.write(f">{chrom}\n" + "".join(text[i:i + 60] + "\n"
+                                                 for i in range(0, len(text), 60)))
+    pyfaidx.Faidx(str(root / "genome.fa")).close()
+    rows.sort(key=lambda r: (r[0], r[1]))
+    (root / "sites.bed").write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in rows))
+    (root / "peaks.narrowPeak").write_text("".join(
+        f"{c}\t{s}\t{e}\tpeak{i}\t0\t.\t5.0\t-1\t3.0\t{summit}\n"
+        for i, (c, s, e, summit) in enumerate(peaks)))
+    (root / "examples.bed").write_text("".join(
+        f"{c}\t{s}\t{s + 1000}\n" for c, n in SIZES.items() for s in range(0, n - 999, 1000)))
+    out = root / "motifs"
+    for condition in CONDITIONS:
+        denovo_condition(condition, root / "genome.fa", root / "sites.bed",
+                         root / "peaks.narrowPeak", root / "examples.bed", out,
+                         engine="builtin", progress=False, seed=1)
+    ctcf = load_jaspar("MA0139.2")
+    write_meme([Motif("JUND", jund.matrix_id, jund.ppm), Motif("RANDOM", "MA0139.2", ctcf.ppm)],
+               root / "planted.meme")
+    (root / "world.json").write_text(json.dumps({"families": {"JUND": 0, "RANDOM": 1}}))
+    files = {"conditions": {c: {role: str(p) for role, p in denovo_paths(out, c).items()
+                                if role in ("table", "sites_meme", "peaks_meme")}
+                            for c in CONDITIONS},
+             "planted": {"meme": str(root / "planted.meme"), "world": str(root / "world.json")}}
+    params = {"models": dict.fromkeys(CONDITIONS, "m"), "split": "test", "calls": "crf",
+              "tomtom_threshold": 0.05, "e_value_threshold": 0.05}
+    return {"root": root, "files": files, "params": params}
+
+
+def test_draw_shows_each_set_compares_and_checks_the_planted_motif(motif_world,
+                                                                   tmp_path: Path):
+    pdf, tsv = tmp_path / "fig6b.pdf", tmp_path / "fig6b.tsv"
+    numbers = draw_motif_logos(motif_world["files"], motif_world["params"], pdf, tsv)
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    saved = pd.read_csv(tsv, sep="\t")
+    assert saved["condition"].tolist() == list(CONDITIONS)
+    rows = saved.set_index("condition")
+    jund, random = rows.loc["JUND.c1"], rows.loc["RANDOM.c1"]
+    assert jund["match"] == "yes" and jund["tomtom_p_value"] < 0.05
+    assert jund["sites_engine"] == ENGINE and jund["model"] == "m"
+    assert jund["sites_recovers_planted"] == "yes" and jund["sites_planted_best_tf"] == "JUND"
+    assert jund["sites_planted_q_value"] < 0.05 and jund["planted_family"] == "JUND"
+    # No significant motif under the random sites: not compared, said so, nothing invented.
+    assert random["match"] == "not compared" and pd.isna(random["tomtom_p_value"])
+    assert random["sites_recovers_planted"] == "no motif"
+    assert random["status"].startswith("no significant motif")
+    assert random["peaks_planted_best_tf"] == "RANDOM"  # its peaks hold JUND sites, not CTCF
+    assert random["peaks_recovers_planted"] == "no"
+    assert numbers.shape == saved.shape
+
+    figure = figure_by_key("fig6b")
+    plan = type("Plan", (), {"params": motif_world["params"]})()
+    claims = pd.DataFrame(figure.claims(plan, saved)).set_index("claim_id")
+    assert claims.loc["motif_match_jund_c1", "holds"] == "yes"
+    assert claims.loc["motif_match_random_c1", "holds"] == "no"
+    assert "no significant motif" in claims.loc["motif_match_random_c1", "measured"]
+    assert claims.loc["motif_match", "holds"] == "no"
+    assert claims.loc["motif_match", "measured"].startswith("1 of 2 conditions match")
+    assert claims.loc["motif_planted_jund_c1", "holds"] == "yes"
+    assert claims.loc["motif_planted_random_c1", "holds"] == "no"
+    assert set(claims["holds"]) <= {"yes", "no"} and set(claims["figure"]) == {"Fig 6b"}
+
+
+def test_draw_names_a_missing_table(motif_world, tmp_path: Path):
+    files = copy.deepcopy(motif_world["files"])
+    files["conditions"]["JUND.c1"]["table"] = str(tmp_path / "gone.tsv")
+    with pytest.raises(FigureError, match="gone.tsv: no such de novo motif table"):
+        draw_motif_logos(files, motif_world["params"], tmp_path / "f.pdf", tmp_path / "f.tsv")
+    assert not (tmp_path / "f.pdf").exists()
