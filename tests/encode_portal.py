@@ -38,6 +38,10 @@ from nettime.sources.simulate.run import simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 FAULT_KINDS = ("500", "503", "429", "drop", "truncate", "slow")
+# Faults of the storage endpoint only: "badrange" (a 206 for bytes not asked for), "416" (a
+# resume refused), "ignore_range" (a 200 with the whole file to a Range request), "oversize"
+# (a 200 with more bytes than the file has).
+STORAGE_FAULT_KINDS = ("badrange", "416", "ignore_range", "oversize")
 # Experiments of the tiny simulated panel that the tests name (accessions as simulated).
 JUND_K562 = accession("SR", "TF ChIP-seq", "JUND", "K562")
 H3K27AC_K562 = accession("SR", "Histone ChIP-seq", "H3K27ac", "K562")
@@ -316,7 +320,12 @@ class _Handler(BaseHTTPRequestHandler):
             begin = min(first + 100, size - 1)
             return self._send(206, data[begin:], {"Content-Range": f"bytes {begin}-{size - 1}/"
                                                   f"{size}"}, None, accession)
-        if value.startswith("bytes="):
+        if fault == "416":
+            return self._send(416, b"", {"Content-Range": f"bytes */{size}"}, None)
+        if fault == "oversize":
+            return self._send(200, data + b"\0" * 1000,
+                              {"Content-Type": "application/octet-stream"}, None, accession)
+        if value.startswith("bytes=") and fault != "ignore_range":
             first, _, last = value[6:].partition("-")
             start = int(first)
             end = int(last) if last else size - 1

@@ -9,8 +9,8 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src"
 #: Packages in data-flow order; the first entry is the foundation every package may use.
 LAYERS = [
-    {"nettime", "nettime.config", "nettime.layout", "nettime.files", "nettime.cpu_env",
-     "nettime.metrics"},
+    {"nettime", "nettime.config", "nettime.inputs", "nettime.layout", "nettime.files",
+     "nettime.cpu_env", "nettime.metrics"},
     {"nettime.motifs"},
     {"nettime.sources"},
     {"nettime.data"},
@@ -19,7 +19,9 @@ LAYERS = [
     {"nettime.calls"},
     {"nettime.evaluation"},
     {"nettime.paper"},
-    {"nettime.cli"},
+    # The checks of a whole configuration (models, figures, motifs), the run plan and the
+    # command line, which reach into every stage.
+    {"nettime.cli", "nettime.validate", "nettime.plan"},
 ]
 
 

@@ -198,7 +198,9 @@ def test_line_numbers_point_at_the_offending_line(project_dir: Path):
 def test_invalid_yaml_names_the_line(project_dir: Path):
     path = project_dir / "config" / "config.yaml"
     path.write_text("source: simulated\nsplits: [chr1\nconditions: x\n")
-    assert "not valid YAML" in _problems(project_dir)[0]
+    message = _problems(project_dir)[0]
+    assert "config.yaml:3: not valid YAML" in message
+    assert "flow sequence that starts on line 2" in message
 
 
 def test_missing_sheet_names_the_file(project_dir: Path):

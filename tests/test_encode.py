@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -214,6 +215,98 @@ def test_corrupt_partial_file_is_replaced(portal, tmp_path):
     (tmp_path / ".p.bed.gz.part").write_bytes(b"x" * size)  # complete length, wrong bytes
     PortalClient(fast_settings(portal)).download(url, dest, md5, size, accession)
     assert check_output(dest, md5) == "verified"
+
+
+def test_two_concurrent_downloads_of_one_file_write_one_part(portal, tmp_path):
+    """Two jobs resolving to the same accession: one downloads, the other waits on the lock
+    beside the file and finds it verified (one transfer, never two writers of one .part)."""
+    url, md5, size = file_info(portal, "ENCFF555SGB")
+    portal.state.throttle = 0.0005  # 256 bytes per 0.5 ms: a transfer of about a second
+    dest = tmp_path / "downloads" / "s.bigWig"
+    results: dict[int, object] = {}
+
+    def run(index: int) -> None:
+        try:
+            results[index] = PortalClient(fast_settings(portal)).download(
+                url, dest, md5, size, f"writer {index}")
+        except Exception as error:  # reported by the assertion below
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    portal.state.throttle = 0.0
+    assert results == {0: dest, 1: dest}
+    assert check_output(dest, md5) == "verified"
+    assert portal.served("ENCFF555SGB") == size
+    assert portal.requests_to("storage") == 1
+    assert not list(dest.parent.glob(".*.part"))
+    LEDGER.faults["concurrent writer"] += 1
+    LEDGER.record(portal, {"verified": 1})
+
+
+def test_two_processes_downloading_one_file_take_turns(portal, tmp_path):
+    """The same with two processes (two workflow jobs): the lock is the file system's."""
+    url, md5, size = file_info(portal, "ENCFF555SGB")
+    portal.state.throttle = 0.0005
+    dest = tmp_path / "s.bigWig"
+    code = ("import sys; from nettime.sources.encode.client import PortalClient; "
+            "from nettime.sources.encode.settings import Settings; "
+            "PortalClient(Settings(portal=sys.argv[1], requests_per_second=1000, "
+            "chunk_size=512)).download(sys.argv[1] + sys.argv[2], sys.argv[3], sys.argv[4], "
+            "int(sys.argv[5]), 'job')")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    args = [portal.url, url.removeprefix(portal.url), str(dest), md5, str(size)]
+    jobs = [subprocess.Popen([sys.executable, "-c", code, *args], env=env,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errors = [job.communicate(timeout=120)[1] for job in jobs]
+    portal.state.throttle = 0.0
+    assert [job.returncode for job in jobs] == [0, 0], errors
+    assert check_output(dest, md5) == "verified"
+    assert portal.served("ENCFF555SGB") == size
+    LEDGER.faults["concurrent writer"] += 1
+    LEDGER.record(portal, {"verified": 1})
+
+
+@pytest.mark.parametrize("kind", ["416", "ignore_range"])
+def test_a_refused_or_ignored_resume_starts_again(portal, tmp_path, kind):
+    """416 to a resumed request, or a 200 with the whole file (Range ignored): the bytes on
+    disk are not trusted to fit, and the file is downloaded from its first byte."""
+    url, md5, size = file_info(portal, "ENCFF555SGB")
+    data = portal.path_of("ENCFF555SGB").read_bytes()
+    dest = tmp_path / "s.bigWig"
+    (tmp_path / ".s.bigWig.part").write_bytes(data[: size // 3])
+    portal.inject("storage", kind)
+    PortalClient(fast_settings(portal)).download(url, dest, md5, size, "ENCFF555SGB")
+    outcome = check_output(dest, md5)
+    assert outcome == "verified"
+    # 416: refused, then the whole file asked for afresh; ignore_range: the whole file in the
+    # answer to the resumed request. Either way one file's worth of bytes, from byte 0.
+    assert [start for _, start in portal.state.range_starts] == [0]
+    assert portal.served("ENCFF555SGB") == size
+    LEDGER.record(portal, {outcome: 1})
+
+
+def test_more_bytes_than_the_file_are_discarded(portal, tmp_path):
+    accession = portal.accession_of(DNASE_PEAKS)
+    url, md5, size = file_info(portal, accession)
+    dest = tmp_path / "p.bed.gz"
+    portal.inject("storage", "oversize")
+    PortalClient(fast_settings(portal)).download(url, dest, md5, size, accession)
+    outcome = check_output(dest, md5)
+    assert outcome == "verified"
+    LEDGER.record(portal, {outcome: 1})
+    # A server that always sends too much: a clear error, and no file under either name.
+    portal.inject("storage", *["oversize"] * 10)
+    other = tmp_path / "q.bed.gz"
+    with pytest.raises(DownloadError, match=f"{accession}: gave up.*more than the {size} bytes"):
+        PortalClient(fast_settings(portal, retries=2)).download(url, other, md5, size, accession)
+    assert check_output(other, md5) == "absent"
+    assert not (tmp_path / ".q.bed.gz.part").exists()
+    portal.clear()
+    LEDGER.record(portal, {"absent (server sends too much)": 1})
 
 
 def test_storm_of_random_faults_leaves_no_corrupt_output(portal, tmp_path):

@@ -13,9 +13,45 @@ from collections.abc import Sequence
 from typing import Any
 
 from nettime import __version__, layout
-from nettime.config import ConfigError, load_project, schema_defaults
+from nettime.config import NAME_LIMIT, ConfigError, load_project, schema_defaults
 from nettime.cpu_env import set_cpu_env
 from nettime.files import DataError
+
+DESCRIPTION = """\
+The NetTIME pipeline's steps by hand, outside Snakemake. Snakemake runs them all in order
+(`snakemake --cores N`); these verbs run one step, with the same configuration and defaults.
+Bad input ends with one line per problem on stderr and exit status 2, never a traceback."""
+
+EXAMPLES = """\
+examples:
+  nettime validate                                  check config/config.yaml and its sheets
+  nettime validate --config config/tiny/config.yaml
+  nettime simulate --config config/tiny/config.yaml --outdir resources/simulated
+  nettime train multitask                           train (or resume) a model of the registry
+  nettime predict multitask test                    predict the test split with it
+  nettime encode resolve --config config/paper/config.yaml
+
+`nettime VERB --help` describes a verb and its options."""
+
+VALIDATE_HELP = f"""\
+Check, before any work starts, everything the workflow checks when Snakemake reads it (the
+same function runs in both, so "valid" here means that `snakemake` starts too):
+
+  - the configuration: UTF-8 YAML, no key given twice, every key and value against the schema
+    (workflow/schemas/config.schema.yaml), splits on known chromosomes without overlap;
+  - both sample sheets (conditions, cell_features): tab-separated UTF-8, fields read
+    literally (a quote is an ordinary character), a header and at least one row, known
+    columns, valid names and accessions, no repeated rows, the same assays for every cell type;
+  - names short enough to become file names (TF, cell type, model, feature set and panel
+    names: at most {NAME_LIMIT} characters);
+  - feature sets that exist and whose assays every cell type has; condition selectors whose
+    TFs, cell types and panels are in the sheets; the experiments' panels and TF families;
+  - every model of the registry and every figure plan (the models the figures generate);
+  - the motifs: known JASPAR IDs, readable MEME files, a motif for each TF that needs one.
+
+The sheet paths in the configuration (conditions, cell_features) are relative to the working
+directory, not to the configuration file; a relative MEME path is tried against both.
+Exit status 0 when valid, 2 with one line per problem ("file:line, row N, column 'c': ...")."""
 
 
 class UsageError(Exception):
@@ -23,10 +59,14 @@ class UsageError(Exception):
 
 
 def _validate(args: argparse.Namespace) -> int:
-    project = load_project(args.config)
+    from nettime.validate import check_project
+
+    checked = check_project(args.config)
+    project = checked.project
     print(f"{args.config}: valid ({len(project.conditions)} conditions, "
           f"{len(project.tfs)} TFs, {len(project.cell_types)} cell types, "
-          f"{len(project.cell_features)} cell-type feature tracks)")
+          f"{len(project.cell_features)} cell-type feature tracks, {len(checked.models)} "
+          f"models, {len(checked.figures)} figures)")
     return 0
 
 
@@ -295,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_calls_verbs(verbs)
     _add_encode(verbs)
     train = verbs.add_parser("train", help="train (or resume, or fine-tune) a model of the "
-                             "registry (config 'models:')")
+                             "registry (config models:)")
     train.add_argument("model", help="model name")
     train.add_argument("--config", default="config/config.yaml")
     train.add_argument("--results", default=layout.RESULTS, help="results directory")

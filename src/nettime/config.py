@@ -1,20 +1,24 @@
 """Load and validate the pipeline configuration and its two sample sheets.
 
-One module serves the workflow (``common.smk``) and the command line (``nettime validate``),
-so a bad sheet gives the same message wherever it is read. Every problem is reported as one line
-that names the file, the line (and data row) and the column or key, says what is wrong and what
-is allowed. Validation collects every problem it can before it stops, so a user fixes a sheet in
-one pass.
+Every stage reads the configuration through :func:`load_project`; the workflow (``common.smk``)
+and ``nettime validate`` call it through :func:`nettime.validate.check_project`, which adds the
+checks of the models, figures and motifs, so a bad sheet gives the same message wherever it is
+read. Every problem is reported as one line that names the file, the line (and data row) and the
+column or key, says what is wrong and what is allowed. Validation collects every problem it can
+before it stops, so a user fixes a sheet in one pass.
+
+Sheets are read literally (:func:`nettime.inputs.read_text`): UTF-8, fields split at tabs only (a
+quote is an ordinary character), lines at newlines only. The configuration is YAML read by
+:func:`nettime.inputs.parse_yaml`: a key given twice is an error, not a silent override.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,51 +27,27 @@ import jsonschema
 import pandas as pd
 import yaml
 
+from nettime.inputs import (
+    COMMAND_LINE,
+    ConfigError,
+    Problem,
+    attribute,
+    describe_error,
+    error_path,
+    overridden,
+    parse_yaml,
+    read_text,
+    shown,
+)
+
 SCHEMA_DIR_ENV = "NETTIME_SCHEMAS"
 CONDITION_SEPARATOR = "."
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with one place of one input file.
-
-    Parameters
-    ----------
-    file
-        The path as the user gave it.
-    message
-        What is wrong and what is allowed.
-    line
-        1-based line of the file, when the problem has one.
-    row
-        1-based data row of a sheet (the header is not a row).
-    column
-        Column of a sheet, or dotted key of a YAML file.
-    """
-
-    file: str
-    message: str
-    line: int | None = None
-    row: int | None = None
-    column: str | None = None
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        parts = [where]
-        if self.row is not None:
-            parts.append(f"row {self.row}")
-        if self.column is not None:
-            kind = "key" if self.file.endswith((".yaml", ".yml")) else "column"
-            parts.append(f"{kind} '{self.column}'")
-        return ", ".join(parts) + f": {self.message}"
-
-
-class ConfigError(Exception):
-    """Raised with every problem found in the configuration; ``str()`` gives one line each."""
-
-    def __init__(self, problems: Sequence[Problem]):
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+#: The longest TF, cell-type, model, feature-set or panel name: names become file names
+#: (``results/models/tune_{TF}_{cell}_thesis_none/``, ``{TF}.{cell}.conserved.narrowPeak.gz``),
+#: which may have at most 255 bytes; names are ASCII, one byte a character.
+NAME_LIMIT = 100
+#: Columns of the sheets whose values are such names.
+NAME_COLUMNS = ("tf", "cell_type")
 
 
 @dataclass
@@ -186,65 +166,13 @@ def _copy(value: Any) -> Any:
     return yaml.safe_load(yaml.safe_dump(value))
 
 
-def _describe_error(error: jsonschema.ValidationError) -> str:
-    """A sentence for a schema error that says what is allowed, not just what failed."""
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    value = error.instance
-    if "x-allowed" in schema and error.validator in ("pattern", "anyOf"):
-        return f"{value!r} is malformed; allowed: {schema['x-allowed']}"
-    if error.validator == "pattern":
-        return f"{value!r} does not match the pattern {error.validator_value!r}"
-    if error.validator == "enum":
-        allowed = ", ".join(str(v) for v in error.validator_value)
-        return f"{value!r} is not allowed; allowed values: {allowed}"
-    if error.validator == "required":
-        missing = [k for k in error.validator_value if k not in error.instance]
-        return f"missing required key(s): {', '.join(missing)}"
-    if error.validator == "additionalProperties":
-        allowed = ", ".join(schema.get("properties", {}))
-        extra = [k for k in error.instance if k not in schema.get("properties", {})]
-        return f"unknown key(s) {', '.join(map(repr, extra))}; allowed keys: {allowed}"
-    return error.message
-
-
-def _error_path(error: jsonschema.ValidationError) -> str:
-    parts: list[str] = []
-    for item in error.absolute_path:
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-        else:
-            parts.append(("." if parts else "") + str(item))
-    return "".join(parts)
-
-
 # --------------------------------------------------------------------------------------------
 # config.yaml
 
 
-def _yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
-    """Map each key path of a YAML document to its 1-based line number."""
-    lines: dict[tuple[Any, ...], int] = {}
-
-    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
-        lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                key = key_node.value
-                lines[path + (key,)] = key_node.start_mark.line + 1
-                walk(value_node, path + (key,))
-                lines[path + (key,)] = key_node.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                walk(item, path + (index,))
-
-    root = yaml.compose(text)
-    if root is not None:
-        walk(root, ())
-    return lines
-
-
 def validate_config(config: dict[str, Any], path: str = "config/config.yaml",
-                    text: str | None = None) -> dict[str, Any]:
+                    text: str | None = None, lines: Mapping[tuple[Any, ...], int] | None = None,
+                    overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Validate a configuration mapping against the schema and fill its defaults.
 
     Parameters
@@ -253,32 +181,44 @@ def validate_config(config: dict[str, Any], path: str = "config/config.yaml",
         The parsed configuration (modified in place: defaults are filled in).
     path
         Its file name, for messages.
-    text
-        The YAML text, when available, so messages can give line numbers.
+    text, lines
+        The YAML text, or the line of each key path (:func:`parse_yaml`), when available, so
+        messages can give line numbers.
+    overrides
+        The values given as ``snakemake --config key=value`` (already in ``config``): their
+        problems are reported as the command line's, not the file's.
 
     Raises
     ------
     ConfigError
         With one :class:`Problem` per violation.
     """
-    lines = _yaml_lines(text) if text else {}
+    if lines is None:
+        lines = parse_yaml(text, path)[1] if text else {}
     schema = load_schema("config")
     _fill_defaults(config, schema)
     validator = jsonschema.Draft202012Validator(schema)
     problems = []
     for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.path))):
-        key = _error_path(error) or None
-        line = lines.get(tuple(error.absolute_path))
-        problems.append(Problem(path, _describe_error(error), line=line, column=key))
+        key_path = tuple(error.absolute_path)
+        if error.validator == "additionalProperties":
+            extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
+            key_path += tuple(extra[:1])  # the unknown key's own line
+        problem = Problem(path, describe_error(error, schema), line=lines.get(key_path),
+                          column=error_path(error) or None)
+        if overridden(overrides, key_path):
+            problem = Problem(COMMAND_LINE, problem.message, column=problem.column)
+        if problem not in problems:  # "required" fails once per missing key, alike
+            problems.append(problem)
     if not problems:
-        problems.extend(_check_splits(config, path, lines))
+        problems.extend(attribute(_check_splits(config, path, lines), path, overrides))
     if problems:
         raise ConfigError(problems)
     return config
 
 
 def _check_splits(config: dict[str, Any], path: str,
-                  lines: dict[tuple[Any, ...], int]) -> list[Problem]:
+                  lines: Mapping[tuple[Any, ...], int]) -> list[Problem]:
     """Split lists may name only known chromosomes and must not share any."""
     known = list(config["genome"]["chromosomes"])
     problems = []
@@ -288,10 +228,10 @@ def _check_splits(config: dict[str, Any], path: str,
             line = lines.get(("splits", split, index))
             key = f"splits.{split}[{index}]"
             if chrom not in known:
-                shown = ", ".join(known[:6]) + (", ..." if len(known) > 6 else "")
+                names = ", ".join(known[:6]) + (", ..." if len(known) > 6 else "")
                 problems.append(Problem(
-                    path, f"{chrom!r} is not a chromosome of the genome (genome.chromosomes: "
-                    f"{shown})", line=line, column=key))
+                    path, f"{shown(chrom)} is not a chromosome of the genome (genome.chromosomes"
+                    f": {names})", line=line, column=key))
             elif chrom in seen:
                 problems.append(Problem(
                     path, f"{chrom!r} is in both the {seen[chrom]!r} and the {split!r} split; "
@@ -301,24 +241,50 @@ def _check_splits(config: dict[str, Any], path: str,
     return problems
 
 
-def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and validate ``config.yaml``; see :func:`validate_config`."""
+def read_config(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[tuple[Any, ...],
+                                                                            int]]:
+    """Read a configuration file, unvalidated: its mapping and the line of each key path.
+
+    JSON is read as JSON, anything else as YAML (as Snakemake reads a configuration file).
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read, is not UTF-8 or not valid YAML (see :func:`read_text`,
+        :func:`parse_yaml`), has a key twice in one mapping, is empty, or is not a mapping.
+    """
     path = str(path)
+    text = read_text(path)
     try:
-        with open(path) as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise ConfigError([Problem(path, f"cannot read the file: {exc.strerror}")]) from None
-    try:
-        config = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([Problem(path, f"not valid YAML: {reason}", line=line)]) from None
+        config, lines = json.loads(text, object_pairs_hook=_json_object(path)), {}
+    except ValueError:
+        config, lines = parse_yaml(text, path)
+    if config is None:
+        raise ConfigError([Problem(path, "the file is empty (or only comments); expected a "
+                                   "mapping with keys such as source, conditions, "
+                                   "cell_features, genome and splits", line=1)])
     if not isinstance(config, dict):
-        raise ConfigError([Problem(path, "expected a mapping of keys to values")])
-    return validate_config(config, path, text)
+        kind = "a list" if isinstance(config, list) else f"the value {shown(config)}"
+        raise ConfigError([Problem(path, f"expected a mapping of keys to values, found {kind}",
+                                   line=lines.get((), 1))])
+    return config, lines
+
+
+def _json_object(path: str) -> Any:
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        for key in keys:
+            if keys.count(key) > 1:
+                raise ConfigError([Problem(path, f"the key {shown(key)} is given twice in one "
+                                           "object; remove one")])
+        return dict(pairs)
+    return unique
+
+
+def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and validate ``config.yaml``; see :func:`read_config`, :func:`validate_config`."""
+    config, lines = read_config(path)
+    return validate_config(config, str(path), lines=lines)
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,8 +294,9 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
 def read_sheet(path: str, schema_name: str) -> tuple[pd.DataFrame, list[Problem]]:
     """Read a TSV sheet and check each row against its schema.
 
-    Blank cells are treated as absent (optional fields may be left empty). Lines that start with
-    ``#`` are comments.
+    Fields are split at tabs and nothing else: a quote is an ordinary character. Blank cells are
+    treated as absent (optional fields may be left empty). Lines that start with ``#`` are
+    comments. TF and cell-type names may have at most :data:`NAME_LIMIT` characters.
 
     Returns
     -------
@@ -341,24 +308,25 @@ def read_sheet(path: str, schema_name: str) -> tuple[pd.DataFrame, list[Problem]
     """
     schema = load_schema(schema_name)
     try:
-        with open(path, newline="") as handle:
-            raw_lines = handle.read().splitlines()
-    except OSError as exc:
-        return pd.DataFrame(), [Problem(path, f"cannot read the file: {exc.strerror}")]
+        raw_lines = [line.removesuffix("\r") for line in read_text(path).split("\n")]
+    except ConfigError as error:
+        return pd.DataFrame(), error.problems
     numbered = [(i + 1, line) for i, line in enumerate(raw_lines)
                 if line.strip() and not line.lstrip().startswith("#")]
     if not numbered:
         return pd.DataFrame(), [Problem(path, "the sheet is empty; expected a header line "
                                         f"with columns {', '.join(schema['required'])}")]
     header_line, header_text = numbered[0]
-    header = [h.strip() for h in next(csv.reader([header_text], delimiter="\t"))]
+    header = [h.strip() for h in header_text.split("\t")]
     allowed = list(schema["properties"])
     problems = []
     for name in header:
         if name not in allowed:
-            hint = " (is the file tab-separated?)" if " " in name or "," in name else ""
-            problems.append(Problem(path, f"unknown column {name!r}{hint}; allowed columns: "
-                                    f"{', '.join(allowed)}", line=header_line, column=name))
+            hint = (" (is the file tab-separated?)" if " " in name or "," in name else
+                    " (quotes are read as part of a name: remove them)" if "\"" in name else "")
+            problems.append(Problem(path, f"unknown column {shown(name)}{hint}; allowed "
+                                    f"columns: {', '.join(allowed)}", line=header_line,
+                                    column=shown(name, 40).strip("'")))
     duplicated = {h for h in header if header.count(h) > 1}
     for name in sorted(duplicated):
         problems.append(Problem(path, "the column appears more than once", line=header_line,
@@ -368,19 +336,29 @@ def read_sheet(path: str, schema_name: str) -> tuple[pd.DataFrame, list[Problem]
             problems.append(Problem(path, f"required column is missing (required columns: "
                                     f"{', '.join(schema['required'])})", line=header_line,
                                     column=name))
+    if not problems and len(numbered) == 1:
+        problems.append(Problem(path, "the sheet has a header but no rows; add one row per "
+                                f"{schema_name.replace('_', ' ').removesuffix('s')}",
+                                line=header_line))
     if problems:
         return pd.DataFrame(), problems
 
     validator = jsonschema.Draft202012Validator(schema)
     records = []
     for row_number, (line_number, text) in enumerate(numbered[1:], start=1):
-        cells = [c.strip() for c in next(csv.reader([text], delimiter="\t"))]
+        cells = [c.strip() for c in text.split("\t")]
         if len(cells) > len(header):
             problems.append(Problem(path, f"{len(cells)} fields but the header has "
                                     f"{len(header)} columns", line=line_number, row=row_number))
             continue
         cells += [""] * (len(header) - len(cells))
         record = {name: value for name, value in zip(header, cells, strict=True) if value != ""}
+        long = [c for c in NAME_COLUMNS if len(record.get(c, "")) > NAME_LIMIT]
+        for column in long:
+            problems.append(Problem(path, f"the name has {len(record[column])} characters; at "
+                                    f"most {NAME_LIMIT} are allowed (names become file names, "
+                                    "which may have at most 255 bytes)", line=line_number,
+                                    row=row_number, column=column))
         for error in validator.iter_errors(record):
             if error.validator == "required":
                 for missing in [k for k in error.validator_value if k not in record]:
@@ -388,8 +366,9 @@ def read_sheet(path: str, schema_name: str) -> tuple[pd.DataFrame, list[Problem]
                                             row=row_number, column=missing))
                 continue
             column = str(error.absolute_path[0]) if error.absolute_path else None
-            problems.append(Problem(path, _describe_error(error), line=line_number,
-                                    row=row_number, column=column))
+            if column not in long:
+                problems.append(Problem(path, describe_error(error, schema), line=line_number,
+                                        row=row_number, column=column))
         _fill_defaults(record, schema)
         record["_line"] = line_number
         record["_row"] = row_number
@@ -403,8 +382,14 @@ def read_sheet(path: str, schema_name: str) -> tuple[pd.DataFrame, list[Problem]
 
 
 def load_project(config_path: str | os.PathLike[str] = "config/config.yaml",
-                 config: dict[str, Any] | None = None) -> Project:
+                 config: dict[str, Any] | None = None,
+                 lines: Mapping[tuple[Any, ...], int] | None = None,
+                 overrides: Mapping[str, Any] | None = None) -> Project:
     """Load and validate the configuration and both sheets, with the checks across them.
+
+    The sheets' paths (``conditions``, ``cell_features``) are relative to the working
+    directory. :func:`nettime.validate.check_project` adds the checks of the models, figures
+    and motifs.
 
     Parameters
     ----------
@@ -412,6 +397,9 @@ def load_project(config_path: str | os.PathLike[str] = "config/config.yaml",
         The configuration file (read unless ``config`` is given).
     config
         An already parsed configuration (Snakemake's ``config``); validated here.
+    lines, overrides
+        For a given ``config``: the line of each key path in ``config_path``, and the values
+        given on the command line (see :func:`validate_config`).
 
     Raises
     ------
@@ -422,7 +410,7 @@ def load_project(config_path: str | os.PathLike[str] = "config/config.yaml",
     if config is None:
         config = load_config(config_path)
     else:
-        config = validate_config(config, config_path)
+        config = validate_config(config, config_path, lines=lines, overrides=overrides)
     conditions_path = config["conditions"]
     features_path = config["cell_features"]
     conditions, problems = read_sheet(conditions_path, "conditions")
@@ -459,8 +447,9 @@ def _cross_check(config: dict[str, Any], config_path: str, conditions: pd.DataFr
                  features_path: str) -> list[Problem]:
     problems = _repeated_rows(
         conditions, conditions_path, ("tf", "cell_type"), "tf",
-        lambda rec, first: f"duplicate condition {rec['tf']} in {rec['cell_type']} (first "
-                           f"given in row {first}); each (tf, cell_type) pair may appear once")
+        lambda rec, first: f"duplicate condition {shown(rec['tf'])} in "
+                           f"{shown(rec['cell_type'])} (first given in row {first}); each "
+                           "(tf, cell_type) pair may appear once")
     problems += _repeated_rows(
         features, features_path, ("cell_type", "assay"), "assay",
         lambda rec, first: f"duplicate assay {rec['assay']} for {rec['cell_type']} (first "
@@ -468,8 +457,8 @@ def _cross_check(config: dict[str, Any], config_path: str, conditions: pd.DataFr
     featured = set(features["cell_type"])
     for rec in conditions.to_dict("records"):
         if rec["cell_type"] not in featured:
-            problems.append(Problem(conditions_path, f"cell type {rec['cell_type']!r} has no "
-                                    f"features in {features_path}; add its assays there "
+            problems.append(Problem(conditions_path, f"cell type {shown(rec['cell_type'])} has "
+                                    f"no features in {features_path}; add its assays there "
                                     f"(known cell types: {', '.join(sorted(featured))})",
                                     line=rec["_line"], row=rec["_row"], column="cell_type"))
     # Every cell type must have the same assays, so each feature set is defined everywhere.
@@ -487,7 +476,8 @@ def _cross_check(config: dict[str, Any], config_path: str, conditions: pd.DataFr
     if config["source"] == "simulated":
         name_pattern = load_schema("conditions")["properties"]["tf"]["pattern"]
         # Names already reported as malformed are not reported again here.
-        tfs = [tf for tf in dict.fromkeys(conditions["tf"]) if re.match(name_pattern, tf)]
+        tfs = [tf for tf in dict.fromkeys(conditions["tf"])
+               if re.match(name_pattern, tf) and len(tf) <= NAME_LIMIT]
         for tf in tfs:
             if tf not in motifs:
                 rec = conditions[conditions["tf"] == tf].iloc[0]

@@ -53,9 +53,7 @@ def atomic_output(path: PathLike, suffix: str = "") -> Iterator[Path]:
         yield tmp
         # mkstemp creates 0600; give the output the permissions of a normally created file.
         os.chmod(tmp, 0o666 & ~_current_umask())
-        _fsync_file(tmp)
-        os.replace(tmp, path)
-        _fsync_directory(path.parent)
+        durable_replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -102,6 +100,18 @@ class AtomicWriter:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
         self.close(error)
+
+
+def durable_replace(tmp: PathLike, path: PathLike) -> None:
+    """Rename a complete file ``tmp`` to ``path`` so that it survives a power loss.
+
+    The file's data are flushed to disk (``fsync``) before the rename and the directory entry
+    after it: without the first, a crash could leave ``path`` renamed but empty; without the
+    second, the rename itself could be lost.
+    """
+    _fsync_file(Path(tmp))
+    os.replace(tmp, path)
+    _fsync_directory(Path(path).parent)
 
 
 def _fsync_file(path: Path) -> None:

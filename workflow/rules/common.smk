@@ -28,20 +28,21 @@ def _stop(title, error):
 
 
 def _load():
-    config_path = (workflow.overwrite_configfiles or ["config/config.yaml"])[-1]
-    try:
-        project = load_project(config_path, config=config)
-        if project.source == "simulated":
-            # An unknown JASPAR ID or unreadable MEME file stops here, before any job.
-            from nettime.sources.simulate.common import panel_motifs
+    # The checks of `nettime validate` (nettime.validate.check_project): configuration, sheets,
+    # names, models, figures and motifs, before any job; a bad `--config key=value` is
+    # reported as the command line's.
+    from nettime.validate import check_project
 
-            panel_motifs(project)
-        user_models = list(project.config.get("models") or {})
-        # The figures add the models they need to the registry.
-        models = model_registry(project)
-        return project, user_models, models, plan_figures(project)
+    config_path = str((workflow.overwrite_configfiles or ["config/config.yaml"])[-1])
+    if not os.path.relpath(config_path).startswith(".."):
+        config_path = os.path.relpath(config_path)
+    try:
+        checked = check_project(
+            config_path, config=config, overrides=workflow.config_settings.config
+        )
     except ConfigError as error:
         _stop("Invalid configuration", error)
+    return checked.project, checked.user_models, checked.models, checked.figures
 
 
 PROJECT, USER_MODELS, MODELS, FIGURES = _load()

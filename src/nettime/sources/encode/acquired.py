@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from nettime.files import atomic_output, md5sum, open_text
+from nettime.files import atomic_output, open_text
 from nettime.sources.encode.client import PortalClient
 from nettime.sources.encode.lock import LockEntry
 from nettime.sources.encode.settings import EncodeError
@@ -39,13 +39,12 @@ def target_paths(resources: str | os.PathLike[str], key: str, role: str) -> list
 
 
 def fetch(client: PortalClient, entry: LockEntry, downloads: str | os.PathLike[str]) -> Path:
-    """The verified raw file of a lock entry in ``downloads`` (downloaded unless present)."""
+    """The verified raw file of a lock entry in ``downloads`` (downloaded unless present and
+    verified)."""
+    # The client reuses a verified file, replaces a wrong one and lets one job download at a
+    # time: checking here, outside its lock, could remove a file another job just verified.
     name = Path(urlsplit(entry.url).path).name or entry.accession
     dest = Path(downloads) / name
-    if dest.exists() and dest.stat().st_size == entry.file_size and \
-            md5sum(dest) == entry.md5sum:
-        return dest
-    dest.unlink(missing_ok=True)
     label = f"{entry.accession} ({entry.key} {entry.role})"
     return client.download(client.rebase(entry.url), dest, entry.md5sum, entry.file_size,
                            label)

@@ -3,14 +3,18 @@
 
 Downloads are streamed to a temporary name beside the target, resumed with HTTP Range after an
 interruption, verified against the portal's md5sum and file_size, and only then renamed into
-place: a file under its final name is always complete.
+place (the bytes and the directory entry flushed to disk): a file under its final name is always
+complete. One download of a file runs at a time: jobs that resolve to the same file accession
+take turns on a lock file beside it, and a job that waited finds the file verified and done.
 """
 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
+import fcntl
 import hashlib
 import json
 import logging
@@ -18,7 +22,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -27,7 +31,7 @@ import requests
 import urllib3
 from tqdm import tqdm
 
-from nettime.files import atomic_output, md5sum
+from nettime.files import atomic_output, durable_replace, md5sum
 from nettime.sources.encode.settings import (
     RETRY_STATUS,
     ChecksumError,
@@ -238,7 +242,14 @@ class PortalClient:
         resumes where it stopped); an attempt that fails adds what it received and the next
         asks for the rest with ``Range``. Failed attempts that add no bytes are counted and
         bounded by ``retries``; an md5 mismatch discards the bytes and starts again at most
-        ``md5_retries`` times.
+        ``md5_retries`` times. A server that answers a resumed request with 416 or with the
+        whole file (200, Range ignored) makes the download start again from the first byte;
+        one that sends more bytes than ``size`` has them discarded.
+
+        Writers of one ``dest`` (threads, or jobs of a workflow) take turns on the lock file
+        ``.{name}.lock`` beside it, so that only one appends to the ``.part`` file; one that
+        waited returns ``dest`` when the other left it complete and verified. An existing
+        ``dest`` that does not match ``size`` and ``md5`` is replaced.
 
         Raises
         ------
@@ -249,6 +260,16 @@ class PortalClient:
         """
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
+        with _exclusive(dest.with_name(f".{dest.name}.lock"), label):
+            if dest.exists():
+                if dest.stat().st_size == size and md5sum(dest) == md5:
+                    return dest
+                log.warning("%s: %s does not match the portal's size and md5; downloading "
+                            "it again", label, dest)
+                dest.unlink()
+            return self._download_locked(url, dest, md5, size, label)
+
+    def _download_locked(self, url: str, dest: Path, md5: str, size: int, label: str) -> Path:
         part = dest.with_name(f".{dest.name}.part")
         failures = 0
         md5_failures = 0
@@ -263,7 +284,7 @@ class PortalClient:
             if have == size:
                 got = md5sum(part)
                 if got == md5:
-                    os.replace(part, dest)
+                    durable_replace(part, dest)
                     return dest
                 part.unlink()
                 md5_failures += 1
@@ -340,6 +361,22 @@ class PortalClient:
                 return -have, None, f"server sent more than the {size} bytes the portal lists"
             message = "" if start + added == size else f"short body ({added} bytes)"
             return (start + added) - have, None, message
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path, label: str) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock`` (created if absent; never removed, since removing
+    a lock file another process has open would let a third take a second lock)."""
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("%s: another job is downloading this file; waiting for it", label)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 class _Retry(Exception):
