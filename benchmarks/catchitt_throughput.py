@@ -14,15 +14,13 @@ last round.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from isolated import measure_in_child, parse_or_measure
 
 
 def synthetic(path: Path, n: int, length: int, seed: int = 0) -> None:
@@ -84,18 +82,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--length", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        print(json.dumps(measure(**json.loads(args.child))))
+    args = parse_or_measure(parser, measure)
+    if args is None:
         return
     for examples in args.examples:
         for cap in args.caps:
-            job = {"examples": examples, "cap": None if cap == "none" else int(cap),
-                   "rounds": args.rounds, "length": args.length, "threads": args.threads}
-            done = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)],
-                                  capture_output=True, text=True, check=True)
-            print(done.stdout.strip().splitlines()[-1], flush=True)
+            measure_in_child(__file__, {"examples": examples,
+                                        "cap": None if cap == "none" else int(cap),
+                                        "rounds": args.rounds, "length": args.length,
+                                        "threads": args.threads})
 
 
 if __name__ == "__main__":

@@ -16,12 +16,11 @@ batch 64 with 3.3 GB peak RSS; prediction ~20 samples/s; evaluation 1,650 sample
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
-import subprocess
-import sys
 import time
+
+from isolated import measure_in_child, parse_or_measure
 
 from nettime.cpu_env import CPU_ENV
 
@@ -97,22 +96,17 @@ def main() -> None:
     parser.add_argument("--bare-env", dest="pipeline_env", action="store_false",
                         help="leave out the environment the pipeline's jobs set "
                              "(nettime.cpu_env: OpenMP passive wait, huge pages)")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        print(json.dumps(measure(**json.loads(args.child))))
+    args = parse_or_measure(parser, measure)
+    if args is None:
         return
+    env = {**CPU_ENV, **os.environ} if args.pipeline_env else None
     for mode in args.modes:
         for gru in args.gru:
             for threads in args.threads:
-                job = {"mode": mode, "gru": gru, "threads": threads, "batch": args.batch,
-                       "steps": args.steps, "length": args.length, "device": args.device}
-                env = {**os.environ}
-                if args.pipeline_env:
-                    env = {**CPU_ENV, **env}
-                done = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)],
-                                      capture_output=True, text=True, check=True, env=env)
-                print(done.stdout.strip().splitlines()[-1], flush=True)
+                measure_in_child(__file__, {"mode": mode, "gru": gru, "threads": threads,
+                                            "batch": args.batch, "steps": args.steps,
+                                            "length": args.length, "device": args.device},
+                                 env)
 
 
 if __name__ == "__main__":

@@ -15,25 +15,9 @@ import os
 import subprocess
 import time
 
-import numpy as np
-
 from nettime.motifs.compare import compare_motifs
 from nettime.motifs.discovery import streme_like
-from nettime.motifs.matrices import Motif, load_jaspar
-
-
-def planted(n: int, length: int, fraction: float, motif: Motif, seed: int) -> np.ndarray:
-    """uint8 (n, length) random sequences, a ``fraction`` holding one sampled site."""
-    rng = np.random.default_rng(seed)
-    seqs = rng.integers(0, 4, (n, length)).astype(np.uint8)
-    cumulative = np.cumsum(motif.ppm, axis=1)
-    for i in np.flatnonzero(rng.random(n) < fraction):
-        site = (rng.random((motif.width, 1)) > cumulative).sum(axis=1).astype(np.uint8)
-        if rng.random() < 0.5:
-            site = 3 - site[::-1]
-        at = rng.integers(0, length - motif.width + 1)
-        seqs[i, at:at + motif.width] = site
-    return seqs
+from nettime.motifs.matrices import load_jaspar, planted_sequences
 
 
 def cpu_model() -> str:
@@ -56,7 +40,7 @@ def main() -> None:
     print(f"CPU: {cpu_model()}; {os.cpu_count()} cores; load {os.getloadavg()[0]:.1f}")
     print("sequences\tseconds\tmotifs\tsignificant\ttop\ttop_E\tq_vs_planted")
     for n in args.sizes:
-        seqs = planted(n, args.length, args.fraction, jund, args.seed)
+        seqs = planted_sequences(n, args.length, args.fraction, jund, args.seed)
         start = time.perf_counter()
         found = streme_like(seqs, seed=args.seed, progress=False)
         seconds = time.perf_counter() - start

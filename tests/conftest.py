@@ -108,6 +108,18 @@ def warm_fimo():
 
 
 @pytest.fixture(scope="session")
+def warm_tomtom():
+    """memelite compiles TOMTOM with numba on first use (~30 s): pay it once per session."""
+    from nettime.motifs.compare import tomtom
+    from nettime.motifs.matrices import Motif
+
+    rng = np.random.default_rng(0)
+    targets = [Motif("t", f"t{i}", rng.dirichlet(np.ones(4), 8)) for i in range(3)]
+    tomtom(targets[0], targets)
+    return True
+
+
+@pytest.fixture(scope="session")
 def simulated_portal(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny simulated data set (config/tiny), simulated once; its portal/ folder is what the
     loopback ENCODE portal of the encode tests serves."""

@@ -1,11 +1,20 @@
 """The DeepBind-style baseline: network, per-base scores, balanced windows, a planted motif
 learnt, the predictions file, determinism, resumption and the kinds dispatcher."""
 
+from functools import partial
+
 import h5py
 import numpy as np
 import pytest
 import torch
 import yaml
+from helpers import (
+    baseline_spec,
+    check_seeded_training,
+    condition_auprc,
+    planted_splits,
+    same_weights,
+)
 
 from nettime.baselines import kinds
 from nettime.baselines.common import BaselineError
@@ -21,8 +30,6 @@ from nettime.baselines.deepbind import (
 from nettime.config import split_condition
 from nettime.data.dataset import open_dataset
 from nettime.data.writer import write_dataset_arrays
-from nettime.metrics import auprc
-from nettime.models.registry import paper_spec
 
 L = 200
 MOTIFS = {"A": np.array([3, 2, 0, 1, 3, 1, 0, 2, 1, 0, 3, 2], np.uint8),
@@ -56,28 +63,10 @@ def planted(path, n, seed, conditions=("A.c1", "A.c2", "B.c1"), shuffle_labels=F
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("deepbind-data")
-    return {"train": planted(root / "train", 128, 1),
-            "shuffled": planted(root / "shuffled", 128, 1, shuffle_labels=True),
-            "valid": planted(root / "valid", 24, 2),
-            "test": planted(root / "test", 48, 3)}
+    return planted_splits(tmp_path_factory.mktemp("deepbind-data"), planted, 128)
 
 
-def spec(conditions, steps=150, seed=3, **options):
-    return paper_spec("db", conditions, kind="deepbind", options=options,
-                      budget={"steps": steps, "epochs": None, "batch_size": 32,
-                              "eval_every": 50, "lr": 1e-2, "valid_examples": 16},
-                      seed=seed)
-
-
-def weights(model_path):
-    saved = torch.load(model_path, weights_only=False)
-    return {tf: entry["state_dict"] for tf, entry in saved["tfs"].items()}
-
-
-def same_weights(a, b):
-    return a.keys() == b.keys() and all(
-        torch.equal(a[tf][k], b[tf][k]) for tf in a for k in a[tf])
+spec = partial(baseline_spec, "db", "deepbind", steps=150, batch_size=32, eval_every=50, lr=1e-2)
 
 
 # ---- network ----------------------------------------------------------------------------------
@@ -160,13 +149,6 @@ def test_training_windows_are_balanced_and_centred_as_documented(tmp_path):
 
 # ---- training and prediction ------------------------------------------------------------------
 
-def condition_auprc(predictions, data_path, condition):
-    with h5py.File(predictions) as handle:
-        prob = handle[f"prob/{condition}"][:].astype(np.float32)
-    with open_dataset(data_path) as data:
-        return auprc(prob, data.read_labels(condition, "conserved"))
-
-
 def test_learns_the_planted_motif_and_writes_the_predictions_file(data, tmp_path):
     scores = {}
     for name, train_path in (("real", data["train"]), ("shuffled", data["shuffled"])):
@@ -201,18 +183,14 @@ def test_same_seed_same_weights_and_resumption(data, tmp_path, capsys):
                                 data["valid"], out / "model.pt", out / "spec.yaml",
                                 progress=False, stop_after=stop_after)
 
-    first, _ = run("first")
-    second, _ = run("second")
-    assert same_weights(weights(first / "model.pt"), weights(second / "model.pt"))
-    other, _ = run("other", seed=4)
-    assert not same_weights(weights(first / "model.pt"), weights(other / "model.pt"))
+    first, second = check_seeded_training(run)
     broken = tmp_path / "broken"
     assert run("broken", stop_after=4)[1] is None
     assert run("broken", stop_after=7)[1] is None
     capsys.readouterr()
     run("broken")
     assert "parts/B/checkpoint.pt: resuming at step 7" in capsys.readouterr().err
-    assert same_weights(weights(first / "model.pt"), weights(broken / "model.pt"))
+    assert same_weights(first / "model.pt", broken / "model.pt")
     for out in (first, second):
         kinds.predict_with_settings(out / "model.pt", data["test"], out / "p.h5", ["B.c1"],
                                     "db", "test", CONFIG, progress=False)

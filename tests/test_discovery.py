@@ -14,7 +14,7 @@ import pytest
 from memelite.io import read_meme as memelite_read_meme
 from scipy.stats import binom, hypergeom
 
-from nettime.motifs.compare import benjamini_hochberg, best_jaspar_match, compare_motifs, tomtom
+from nettime.motifs.compare import benjamini_hochberg, best_jaspar_match, compare_motifs
 from nettime.motifs.discovery import (
     ENGINE,
     DiscoveredMotif,
@@ -28,7 +28,7 @@ from nettime.motifs.enrichment import (
     log_binomial_greater,
     log_fisher_greater,
 )
-from nettime.motifs.matrices import Motif, load_jaspar, read_meme
+from nettime.motifs.matrices import load_jaspar, planted_sequences, read_meme
 from nettime.motifs.shuffle import decode, encode, shuffle_codes, shuffle_sequences, word_counts
 from nettime.motifs.streme import (
     StremeError,
@@ -42,34 +42,10 @@ from nettime.motifs.streme import (
 JUND = "MA0492.2"
 
 
-def planted(n: int, length: int, fraction: float, motif: Motif, seed: int) -> np.ndarray:
-    """uint8 (n, length) random sequences; a ``fraction`` of them hold one site sampled from
-    ``motif`` on a random strand at a random place."""
-    rng = np.random.default_rng(seed)
-    seqs = rng.integers(0, 4, (n, length)).astype(np.uint8)
-    cumulative = np.cumsum(motif.ppm, axis=1)
-    for i in np.flatnonzero(rng.random(n) < fraction):
-        site = (rng.random((motif.width, 1)) > cumulative).sum(axis=1).astype(np.uint8)
-        if rng.random() < 0.5:
-            site = 3 - site[::-1]
-        at = rng.integers(0, length - motif.width + 1)
-        seqs[i, at:at + motif.width] = site
-    return seqs
-
-
-@pytest.fixture(scope="session")
-def warm_tomtom():
-    """memelite compiles TOMTOM with numba on first use (~30 s): pay it once per session."""
-    rng = np.random.default_rng(0)
-    targets = [Motif("t", f"t{i}", rng.dirichlet(np.ones(4), 8)) for i in range(3)]
-    tomtom(targets[0], targets)
-    return True
-
-
 @pytest.fixture(scope="module")
 def jund_result():
     """The builtin engine on 300 random 100-bp sequences, 60% holding a JUND site."""
-    seqs = planted(300, 100, 0.6, load_jaspar(JUND), seed=0)
+    seqs = planted_sequences(300, 100, 0.6, load_jaspar(JUND), seed=0)
     return streme_like(seqs, seed=1, progress=False)
 
 
@@ -166,7 +142,7 @@ def test_builtin_engine_recovers_planted_motif(jund_result, warm_tomtom):
 
 
 def test_builtin_engine_is_deterministic(jund_result):
-    again = streme_like(planted(300, 100, 0.6, load_jaspar(JUND), seed=0), seed=1,
+    again = streme_like(planted_sequences(300, 100, 0.6, load_jaspar(JUND), seed=0), seed=1,
                         progress=False)
     assert [m.matrix_id for m in again] == [m.matrix_id for m in jund_result]
     np.testing.assert_array_equal(again[0].ppm, jund_result[0].ppm)
@@ -310,7 +286,7 @@ def fake_streme(folder: Path) -> Path:
 
 def test_auto_without_binary_falls_back_with_logged_reason(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("PATH", str(tmp_path))
-    seqs = planted(60, 60, 0.8, load_jaspar(JUND), seed=4)
+    seqs = planted_sequences(60, 60, 0.8, load_jaspar(JUND), seed=4)
     with caplog.at_level(logging.WARNING, logger="nettime.motifs.streme"):
         found = discover(seqs, engine="auto", nmotifs=1, progress=False)
     assert "not on the PATH" in caplog.text and "reimplemented" in caplog.text

@@ -1,11 +1,20 @@
 """The Leopard-style baseline: U-Net, tiling, a planted signal learnt, the predictions file,
 determinism, resumption and the kinds dispatcher."""
 
+from functools import partial
+
 import h5py
 import numpy as np
 import pytest
 import torch
 import yaml
+from helpers import (
+    baseline_spec,
+    check_seeded_training,
+    condition_auprc,
+    planted_splits,
+    same_weights,
+)
 
 from nettime.baselines import kinds
 from nettime.baselines.common import BaselineError
@@ -22,8 +31,6 @@ from nettime.baselines.leopard import (
 from nettime.config import split_condition
 from nettime.data.dataset import open_dataset
 from nettime.data.writer import write_dataset_arrays
-from nettime.metrics import auprc
-from nettime.models.registry import paper_spec
 
 L = 200
 MOTIFS = {"A": np.array([3, 2, 0, 1, 3, 1, 0, 2], np.uint8),   # TGACTCAG
@@ -62,28 +69,11 @@ def planted(path, n, seed, conditions=("A.c1", "A.c2", "B.c1"), cells=("c1", "c2
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("leopard-data")
-    return {"train": planted(root / "train", 96, 1),
-            "shuffled": planted(root / "shuffled", 96, 1, shuffle_labels=True),
-            "valid": planted(root / "valid", 24, 2),
-            "test": planted(root / "test", 48, 3)}
+    return planted_splits(tmp_path_factory.mktemp("leopard-data"), planted, 96)
 
 
-def spec(conditions, steps=120, seed=3, **options):
-    return paper_spec("leo", conditions, kind="leopard", options={**SMALL, **options},
-                      budget={"steps": steps, "epochs": None, "batch_size": 16,
-                              "eval_every": 40, "lr": 3e-3, "valid_examples": 16},
-                      seed=seed)
-
-
-def weights(model_path):
-    saved = torch.load(model_path, weights_only=False)
-    return {tf: entry["state_dict"] for tf, entry in saved["tfs"].items()}
-
-
-def same_weights(a, b):
-    return a.keys() == b.keys() and all(
-        torch.equal(a[tf][k], b[tf][k]) for tf in a for k in a[tf])
+spec = partial(baseline_spec, "leo", "leopard", steps=120, batch_size=16, eval_every=40, lr=3e-3,
+               **SMALL)
 
 
 # ---- network and tiling -----------------------------------------------------------------------
@@ -150,13 +140,6 @@ def test_tiled_prediction_equals_single_windows_where_one_window_covers_a_base()
 
 # ---- training and prediction ------------------------------------------------------------------
 
-def condition_auprc(predictions, data_path, condition):
-    with h5py.File(predictions) as handle:
-        prob = handle[f"prob/{condition}"][:].astype(np.float32)
-    with open_dataset(data_path) as data:
-        return auprc(prob, data.read_labels(condition, "conserved"))
-
-
 def test_learns_the_planted_signal_and_writes_the_predictions_file(data, tmp_path):
     conditions = ["A.c1", "A.c2"]
     scores = {}
@@ -199,11 +182,7 @@ def test_same_seed_same_weights_and_resumption_across_parts(data, tmp_path, caps
         return out, train_model(spec(conditions, steps=8, seed=seed), model_out=out / "model.pt",
                                 spec_out=out / "spec.yaml", stop_after=stop_after, **kwargs)
 
-    first, _ = run("first")
-    second, _ = run("second")
-    assert same_weights(weights(first / "model.pt"), weights(second / "model.pt"))
-    other, _ = run("other", seed=4)
-    assert not same_weights(weights(first / "model.pt"), weights(other / "model.pt"))
+    first, second = check_seeded_training(run)
 
     # Killed in A, then in B after A finished, then run to the end.
     broken = tmp_path / "broken"
@@ -214,7 +193,7 @@ def test_same_seed_same_weights_and_resumption_across_parts(data, tmp_path, caps
     err = capsys.readouterr().err
     assert "parts/A/checkpoint.pt: this run finished" in err and "nothing to do" in err
     assert "parts/B/checkpoint.pt: resuming at step 5" in err
-    assert same_weights(weights(first / "model.pt"), weights(broken / "model.pt"))
+    assert same_weights(first / "model.pt", broken / "model.pt")
     run("broken")
     assert "every TF of this model is trained; nothing to do" in capsys.readouterr().err
 

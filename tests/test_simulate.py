@@ -71,13 +71,8 @@ def _read_peaks(path: Path) -> pd.DataFrame:
 def test_every_contract_file_exists(sim, project):
     expected = ["genome/genome.fa", "genome/genome.fa.fai", "genome/chrom.sizes",
                 "genome/blacklist.bed", "motifs/planted.meme", "portal/files.tsv",
-                "truth/elements.tsv", "truth/binding.tsv.gz", "truth/decoys.bed"]
-    for condition in project.condition_names():
-        expected += [f"peaks/{condition}.conserved.narrowPeak.gz",
-                     f"peaks/{condition}.relaxed.narrowPeak.gz", f"truth/{condition}.sites.bed"]
-    for cell, assay in zip(project.cell_features["cell_type"], project.cell_features["assay"],
-                           strict=True):
-        expected += [f"features/{cell}.{assay}.narrowPeak.gz", f"features/{cell}.{assay}.bigWig"]
+                "truth/elements.tsv", "truth/binding.tsv.gz", "truth/decoys.bed",
+                *_condition_files(project)]
     missing = [p for p in expected if not (sim / p).is_file()]
     assert not missing
     assert not [p for p in _all_files(sim) if ".tmp" in p.name]  # no leftovers of atomic writes
@@ -469,7 +464,13 @@ def _simulation_files(project) -> list[str]:
     """Every file of the simulated data set of a project, relative to its folder."""
     from nettime.sources.simulate.portal import portal_json_paths
 
-    files = ["portal/files.tsv", *portal_json_paths(project)]
+    return ["portal/files.tsv", *portal_json_paths(project), *_condition_files(project)]
+
+
+def _condition_files(project) -> list[str]:
+    """The simulated files of each condition (peaks, true sites) and of each cell type's
+    feature (peaks, bigWig), relative to the simulation folder."""
+    files = []
     for condition in project.condition_names():
         files += [f"peaks/{condition}.conserved.narrowPeak.gz",
                   f"peaks/{condition}.relaxed.narrowPeak.gz", f"truth/{condition}.sites.bed"]

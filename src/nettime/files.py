@@ -10,6 +10,8 @@ One convention each:
 - **Gzipped or plain text** is opened with :func:`open_text`, which looks at the magic bytes,
   not at the file name.
 - **Chromosome sizes** (``chrom<TAB>size``) are read with :func:`read_chrom_sizes`.
+- **BED and narrowPeak rows** are read with :func:`bed_rows` and :func:`narrowpeak_rows`, which
+  skip the same header lines and check intervals with the same messages everywhere.
 - **Provenance**: an output that records its inputs stores :func:`provenance` of them, path ->
   md5.
 """
@@ -21,12 +23,16 @@ import gzip
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
 PathLike = str | os.PathLike[str]
+#: Starts of the lines of a BED or narrowPeak file that hold no interval.
+HEADER_PREFIXES = ("#", "track", "browser")
+#: Fields of a narrowPeak row.
+NARROWPEAK_FIELDS = 10
 
 
 class DataError(ValueError):
@@ -200,3 +206,68 @@ def read_chrom_sizes(path: PathLike) -> dict[str, int]:
     if not sizes:
         raise DataError(f"{path}: no chromosomes")
     return sizes
+
+
+def bed_rows(path: PathLike) -> Iterator[tuple[str, list[str]]]:
+    """The rows of a BED-like text file (gzipped or not), in file order.
+
+    Blank lines, ``#`` comments and ``track``/``browser`` lines are skipped.
+
+    Yields
+    ------
+    tuple
+        ``where`` (``"{path}:{line number}"``, to name the row in messages) and the line's
+        tab-separated fields (str), its line end dropped.
+
+    Raises
+    ------
+    DataError
+        When the file cannot be read, or is neither text nor intact gzip, naming it.
+    """
+    with open_text(path) as handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                if line.strip() and not line.startswith(HEADER_PREFIXES):
+                    yield f"{path}:{number}", line.rstrip("\r\n").split("\t")
+        except (UnicodeDecodeError, EOFError, gzip.BadGzipFile) as error:
+            raise DataError(f"{path}: not a readable text or gzip file: {error}") from None
+
+
+def bed_interval(fields: Sequence[str], where: str) -> tuple[int, int]:
+    """Start and end of a BED-like row's fields, checked: integers with 0 <= start < end.
+
+    Raises
+    ------
+    DataError
+        Naming ``where`` (see :func:`bed_rows`) and the field.
+    """
+    try:
+        start, end = int(fields[1]), int(fields[2])
+    except ValueError:
+        raise DataError(f"{where}: fields 'start' and 'end' must be integers, got "
+                        f"{fields[1]!r} and {fields[2]!r}") from None
+    if not 0 <= start < end:
+        raise DataError(f"{where}: field 'start' ({start}) must be >= 0 and less than field "
+                        f"'end' ({end})")
+    return start, end
+
+
+def narrowpeak_rows(path: PathLike) -> Iterator[tuple[str, list[str], int, int]]:
+    """The peaks of a narrowPeak file (gzipped or not), in file order, each checked: 10
+    tab-separated fields and a valid interval (:func:`bed_interval`).
+
+    Yields
+    ------
+    tuple
+        ``where`` (see :func:`bed_rows`), the 10 fields (str), start and end (int).
+
+    Raises
+    ------
+    DataError
+        Naming the file, line and field of the first malformed row.
+    """
+    for where, fields in bed_rows(path):
+        if len(fields) != NARROWPEAK_FIELDS:
+            raise DataError(f"{where}: expected {NARROWPEAK_FIELDS} tab-separated narrowPeak "
+                            f"fields, found {len(fields)}")
+        yield where, fields, *bed_interval(fields, where)

@@ -18,6 +18,7 @@ A model of a per-TF kind lives in ``results/models/{model}/``::
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -29,7 +30,7 @@ import torch
 import yaml
 
 from nettime.config import split_condition
-from nettime.data.dataset import dataset_folder, input_files, signal_file
+from nettime.data.dataset import DataSet, dataset_folder, input_files, open_dataset, signal_file
 from nettime.files import atomic_output, write_text
 from nettime.models.fit import settings_from_spec
 from nettime.models.registry import ModelSpec, training_settings
@@ -167,6 +168,34 @@ def rebatch(chunks: Iterable[tuple[int, BuildSamples]],
 def _tensors(parts: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(np.ascontiguousarray(np.concatenate([p[k] for p in parts])))
             for k in parts[0]}
+
+
+class StreamedSamples:
+    """Training batches of one TF (``batches(epoch, start)`` of
+    :func:`nettime.models.training.train`): the data set read block by block, the samples of
+    each group of blocks (:func:`block_groups`) built by :meth:`chunks` and shuffled there, then
+    cut into batches of ``batch_size`` (:func:`rebatch`)."""
+
+    def __init__(self, path: str | Path, batch_size: int, seed: int):
+        self.path, self.batch_size, self.seed = str(path), int(batch_size), int(seed)
+        with open_dataset(path) as data:
+            self.n_examples, self.block = data.n_examples, block_size(data.chunk_examples)
+
+    def __call__(self, epoch: int, start: int) -> Iterator[dict[str, torch.Tensor]]:
+        return itertools.islice(self._epoch(epoch), start, None)
+
+    def _epoch(self, epoch: int) -> Iterator[dict[str, torch.Tensor]]:
+        with open_dataset(self.path) as data:
+            yield from rebatch(self.chunks(data, epoch), self.batch_size)
+
+    def groups(self, epoch: int) -> list[list[tuple[int, int]]]:
+        """The groups of example spans of an epoch (see :func:`block_groups`)."""
+        return block_groups(self.n_examples, self.block, self.seed, epoch)
+
+    def chunks(self, data: DataSet, epoch: int) -> Iterator[tuple[int, BuildSamples]]:
+        """``(n, build)`` of each group of blocks of an epoch, in order: its sample count and
+        the builder of its samples (in their shuffled order)."""
+        raise NotImplementedError
 
 
 # ---- per-TF parts -----------------------------------------------------------------------------

@@ -37,8 +37,6 @@ Options (``spec.options``): ``window`` (101, odd), ``filters`` (16), ``filter_wi
 
 from __future__ import annotations
 
-import itertools
-import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -47,30 +45,19 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from nettime.baselines.common import (
     BaselineError,
-    block_groups,
-    block_size,
-    data_files,
-    job_training,
-    load_model_file,
-    predictable_by_tf,
+    StreamedSamples,
     read_rows,
-    rebatch,
-    refuse_init,
-    refuse_variant,
     require_conditions,
-    spec_from_params,
-    train_per_tf,
 )
+from nettime.baselines.networks import NetworkKind, TFTrainer, TrainInputs, train_part
 from nettime.data.dataset import DataSet, open_dataset
 from nettime.data.genome import N_CODE, one_hot
-from nettime.data.predictions import PredictionsWriter
-from nettime.models.device import autocast, resolve_device
+from nettime.models.device import autocast
 from nettime.models.registry import ModelSpec
-from nettime.models.training import Objective, TrainResult, TrainSettings, data_identity, train
+from nettime.models.training import Objective, TrainResult, TrainSettings
 
 KIND = "deepbind"
 METHOD = "DeepBind-style CNN, reimplemented"
@@ -197,50 +184,18 @@ def predict_examples(net: DeepBind, codes: np.ndarray, device: torch.device,
     return torch.sigmoid(logits).cpu().numpy()
 
 
-def predict_split(model_path: str | Path, data_path: str | Path, out_path: str | Path,
-                  conditions: Sequence[str], model_name: str, split: str,
-                  batch_size: int = 64, device: str = "auto", amp: bool = True,
-                  threads: int | None = None, progress: bool = True) -> None:
-    """Write the predictions file of ``conditions`` on a split's data set: every condition of
-    a TF gets that TF's per-base scores, whatever its cell type. Raises, naming them, for
-    conditions of TFs without a network."""
-    if threads:
-        torch.set_num_threads(int(threads))
-    saved = load_model_file(model_path, KIND)
-    config = DeepBindConfig.from_dict(saved["config"])
-    by_tf = predictable_by_tf(saved, conditions, model_path)
-    dev = resolve_device(device)
-    with open_dataset(data_path) as data:
-        n, length = data.n_examples, data.length
-        bar = tqdm(total=n * len(by_tf), desc=f"predict {model_name} {split}", unit="ex",
-                   file=sys.stderr, disable=not progress, dynamic_ncols=True)
-        with PredictionsWriter(out_path, n, length, model_name, split, conditions,
-                               method=KIND) as writer:
-            outputs = {c: writer.create(c) for c in conditions}
-            for tf, tf_conditions in by_tf.items():
-                net = DeepBind(config)
-                net.load_state_dict(saved["tfs"][tf]["state_dict"])
-                net.to(dev).eval()
-                for a in range(0, n, batch_size):
-                    b = min(a + batch_size, n)
-                    prob = predict_examples(net, data.read_sequence(a, b), dev, amp)
-                    for condition in tf_conditions:
-                        outputs[condition][a:b] = prob.astype(np.float16)
-                    bar.update(b - a)
-        bar.close()
+def network_of(config: Mapping[str, Any]) -> DeepBind:
+    """A network of the sizes ``DeepBindConfig.to_dict()`` recorded."""
+    return DeepBind(DeepBindConfig.from_dict(config))
 
 
-def predict_with_settings(model_path: str | Path, data_path: str | Path, out_path: str | Path,
-                          conditions: Sequence[str], model_name: str, split: str,
-                          config: Mapping[str, Any], variant: str | None = None,
-                          threads: int | None = None, progress: bool = True) -> None:
-    """What the ``predict`` rule runs: :func:`predict_split` with the ``training:`` settings
-    (batch size, device, mixed precision); ``variant`` is not supported."""
-    refuse_variant(variant, KIND)
-    training = job_training(config, threads)
-    predict_split(model_path, data_path, out_path, conditions, model_name, split,
-                  batch_size=int(training["predict_batch_size"]), device=training["device"],
-                  amp=bool(training["amp"]), threads=training["threads"], progress=progress)
+def batch_scores(net: DeepBind, data: DataSet, entry: Mapping[str, Any],
+                 conditions: list[str], start: int, stop: int, device: torch.device,
+                 amp: bool) -> list[tuple[str, np.ndarray]]:
+    """The TF's per-base scores of examples ``start:stop``, the same for each of its
+    conditions (see :data:`nettime.baselines.networks.BatchScores`)."""
+    prob = predict_examples(net, data.read_sequence(start, stop), device, amp)
+    return [(condition, prob) for condition in conditions]
 
 
 # ---- training ---------------------------------------------------------------------------------
@@ -260,30 +215,20 @@ def draw_centres(candidates: np.ndarray, counts: np.ndarray,
     return rows[take].astype(np.int64), chosen[take].astype(np.int64)
 
 
-class TrainingWindows:
-    """Training batches of one TF (``batches(epoch, start)`` of
-    :func:`nettime.models.training.train`): balanced windows drawn as the module docstring
-    says, read block by block and shuffled within groups of blocks. Each batch: x float32
-    (B, 4, window) one-hot, y float32 (B,) 1 for a positive centre."""
+class TrainingWindows(StreamedSamples):
+    """Training batches of one TF: balanced windows drawn as the module docstring says, read
+    block by block and shuffled within groups of blocks. Each batch: x float32 (B, 4, window)
+    one-hot, y float32 (B,) 1 for a positive centre."""
 
     def __init__(self, path: str | Path, conditions: Sequence[str], window: int,
                  batch_size: int, seed: int, per_example: int = WINDOWS_PER_EXAMPLE):
-        self.path, self.conditions = str(path), list(conditions)
-        self.window, self.batch_size = int(window), int(batch_size)
-        self.seed, self.per_example = int(seed), int(per_example)
-        with open_dataset(path) as data:
-            self.n_examples, self.block = data.n_examples, block_size(data.chunk_examples)
+        super().__init__(path, batch_size, seed)
+        self.conditions, self.window = list(conditions), int(window)
+        self.per_example = int(per_example)
 
-    def __call__(self, epoch: int, start: int) -> Iterator[dict[str, torch.Tensor]]:
-        return itertools.islice(self._epoch(epoch), start, None)
-
-    def _epoch(self, epoch: int) -> Iterator[dict[str, torch.Tensor]]:
-        with open_dataset(self.path) as data:
-            yield from rebatch(self._chunks(data, epoch), self.batch_size)
-
-    def _chunks(self, data: DataSet, epoch: int) -> Iterator[tuple[int, Callable]]:
+    def chunks(self, data: DataSet, epoch: int) -> Iterator[tuple[int, Callable]]:
         half = self.window // 2
-        for g, spans in enumerate(block_groups(self.n_examples, self.block, self.seed, epoch)):
+        for g, spans in enumerate(self.groups(epoch)):
             codes = read_rows(data.read_sequence, spans)
             bound = np.zeros(codes.shape, bool)
             peaks = np.zeros(codes.shape, bool)
@@ -314,22 +259,12 @@ class TrainingWindows:
         return {"x": example_inputs(windows), "y": labels[positions]}
 
 
-def validation_batches(path: str | Path, conditions: Sequence[str], limit: int | None,
-                       batch_size: int) -> Callable[[], Iterator[dict[str, torch.Tensor]]]:
-    """The first ``limit`` examples of a data set for each condition: x one-hot (B, 4, L),
-    conserved labels y int64 (B, L), ``condition`` indexing ``conditions``, and ``per_base``
-    (marks whole examples, scored per base)."""
-    def batches() -> Iterator[dict[str, torch.Tensor]]:
-        with open_dataset(path) as data:
-            n = data.n_examples if limit is None else min(int(limit), data.n_examples)
-            for ci, condition in enumerate(conditions):
-                for a in range(0, n, batch_size):
-                    b = min(a + batch_size, n)
-                    y = data.read_labels(condition, "conserved", a, b).astype(np.int64)
-                    yield {"x": torch.from_numpy(example_inputs(data.read_sequence(a, b))),
-                           "y": torch.from_numpy(y), "per_base": torch.ones(b - a),
-                           "condition": torch.full((b - a,), ci, dtype=torch.int64)}
-    return batches
+def validation_inputs(data: DataSet, condition: str, start: int,
+                      stop: int) -> dict[str, np.ndarray]:
+    """Whole examples for validation: x one-hot float32 (m, 4, L) and ``per_base`` float32
+    (m,), which marks them as scored per base."""
+    return {"x": example_inputs(data.read_sequence(start, stop)),
+            "per_base": np.ones(stop - start, np.float32)}
 
 
 def _forward(model: torch.nn.Module, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
@@ -347,63 +282,34 @@ DEEPBIND_OBJECTIVE = Objective(
 
 
 def train_tf(tf: str, conditions: Sequence[str], part_dir: Path, settings: TrainSettings,
-             stop_after: int | None, *, config: DeepBindConfig, train_path: str | Path,
-             valid_path: str | Path | None, budget: Mapping[str, Any], valid_batch_size: int,
-             seed: int) -> tuple[TrainResult, dict[str, Any]]:
+             stop_after: int | None, *, config: DeepBindConfig,
+             inputs: TrainInputs) -> tuple[TrainResult, dict[str, Any]]:
     """Train the network of one TF on windows of its training conditions in ``part_dir``
     (resumable). Returns the training result and ``{"conditions": [...]}``."""
-    with open_dataset(train_path) as data:
+    with open_dataset(inputs.train_path) as data:
         require_conditions(data, conditions, f"to train {tf}")
-    windows = TrainingWindows(train_path, conditions, config.window,
-                              int(budget["batch_size"]), seed)
-    files = data_files(train_path, conditions)
-    valid, valid_conditions = None, []
-    if valid_path is not None:
-        with open_dataset(valid_path) as data:
-            valid_conditions = [c for c in conditions if c in data.conditions]
-            if valid_conditions and data.n_examples:
-                valid = validation_batches(valid_path, valid_conditions,
-                                           budget.get("valid_examples"), valid_batch_size)
-                files += data_files(valid_path, valid_conditions)
+    windows = TrainingWindows(inputs.train_path, conditions, config.window, inputs.batch_size,
+                              inputs.seed)
     # A checkpoint made for other conditions, sampling or data is not resumed.
-    identity = {"tf": tf, "conditions": list(conditions), "per_example": WINDOWS_PER_EXAMPLE,
-                "data": data_identity(files)}
-    result = train(build_deepbind(config, seed), windows, settings, part_dir, valid=valid,
-                   n_valid_conditions=max(len(valid_conditions), 1),
-                   extra={"tf": tf, "conditions": list(conditions)}, stop_after=stop_after,
-                   objective=DEEPBIND_OBJECTIVE, identity=identity)
-    return result, {"conditions": list(conditions)}
+    return train_part(tf, conditions, part_dir, settings, stop_after, inputs,
+                      net=build_deepbind(config, inputs.seed), batches=windows,
+                      objective=DEEPBIND_OBJECTIVE, valid_inputs=validation_inputs,
+                      entry={"conditions": list(conditions)},
+                      identity={"per_example": WINDOWS_PER_EXAMPLE})
 
 
-def train_model(spec: ModelSpec, config: Mapping[str, Any], train_path: str | Path,
-                valid_path: str | Path | None, model_out: str | Path, spec_out: str | Path,
-                params: Mapping[str, Any] | None = None, progress: bool = True,
-                stop_after: int | None = None) -> dict[str, Any] | None:
-    """Train one network per TF of ``spec.conditions`` (see
-    :func:`nettime.baselines.common.train_per_tf` for the files and ``stop_after``).
-
-    ``config`` is the project configuration (its ``training:`` section is read); ``params``
-    (the rule's, for the vocabularies of spec.yaml) defaults to the spec alone.
-    """
-    net_config = DeepBindConfig.from_options(spec.options,
-                                             dropout=float(spec.sizes.get("dropout", 0.1)))
-    training = job_training(config, None)
-    tf_trainer = partial(train_tf, config=net_config, train_path=train_path,
-                         valid_path=valid_path, budget=spec.budget,
-                         valid_batch_size=int(training["predict_batch_size"]), seed=spec.seed)
-    params = params or {"spec": {k: v for k, v in spec.to_dict().items() if k != "predict"}}
-    return train_per_tf(KIND, METHOD, spec, params, training, net_config.to_dict(), model_out,
-                        spec_out, tf_trainer, progress, stop_after)
+def training_setup(spec: ModelSpec) -> tuple[dict[str, Any], TFTrainer]:
+    """The network sizes of a spec (``dropout`` from ``spec.sizes`` unless the options give
+    one) and its trainer of one TF."""
+    config = DeepBindConfig.from_options(spec.options,
+                                         dropout=float(spec.sizes.get("dropout", 0.1)))
+    return config.to_dict(), partial(train_tf, config=config)
 
 
-def train_registry_model(params: Mapping[str, Any], config: Mapping[str, Any],
-                         train_path: str | Path, valid_path: str | Path | None,
-                         init_path: str | Path | None, model_out: str | Path,
-                         spec_out: str | Path, threads: int | None = None,
-                         progress: bool = True) -> dict[str, Any] | None:
-    """What the ``train_model`` rule runs for a ``deepbind`` spec: :func:`train_model` from
-    the rule's params; ``threads`` (the job's) over ``training.threads``."""
-    refuse_init(init_path, KIND)
-    training = job_training(config, threads)
-    return train_model(spec_from_params(params), {**config, "training": training}, train_path,
-                       valid_path, model_out, spec_out, params=params, progress=progress)
+#: The kind's entry points (the functions :mod:`nettime.baselines.kinds` calls).
+DEEPBIND_KIND = NetworkKind(KIND, METHOD, network=network_of, scores=batch_scores,
+                            setup=training_setup)
+train_model = DEEPBIND_KIND.train_model
+train_registry_model = DEEPBIND_KIND.train_registry_model
+predict_split = DEEPBIND_KIND.predict_split
+predict_with_settings = DEEPBIND_KIND.predict_with_settings

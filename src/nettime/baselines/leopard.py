@@ -18,7 +18,9 @@ describes, recorded as method ``leopard`` in the predictions file:
 - DNase magnitude augmentation in training: the DNase track of each sample is multiplied by a
   factor drawn from U(0.9, 1.15) (the derived channel follows; the mean reference does not);
 - prediction of long inputs tiled twice with a half-window offset and averaged, 100 bp trimmed
-  at window edges (:func:`tile_predict`).
+  at window edges (:func:`tile_predict`);
+- any condition whose TF has a network can be predicted, in any cell type with DNase in the data
+  set (which must hold the DNase of the TF's training cell types too, for the mean).
 
 Here the data sets hold examples of L bases (1000 in the pipeline): each example is centred in a
 zero-padded window of ``options.window`` bases (default 1024, a multiple of 2**levels, at least
@@ -34,7 +36,6 @@ Options (``spec.options``): ``window`` (1024), ``augment`` (true), and through t
 from __future__ import annotations
 
 import itertools
-import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -43,32 +44,22 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from nettime.baselines.common import (
     BaselineError,
-    block_groups,
-    block_size,
-    data_files,
-    job_training,
-    load_model_file,
-    predictable_by_tf,
+    StreamedSamples,
+    conditions_by_tf,
     read_rows,
-    rebatch,
-    refuse_init,
-    refuse_variant,
     require_conditions,
     require_signals,
-    spec_from_params,
-    train_per_tf,
 )
+from nettime.baselines.networks import NetworkKind, TFTrainer, TrainInputs, train_part
 from nettime.config import split_condition
 from nettime.data.dataset import DataSet, open_dataset
 from nettime.data.genome import one_hot
-from nettime.data.predictions import PredictionsWriter
-from nettime.models.device import autocast, resolve_device
+from nettime.models.device import autocast
 from nettime.models.registry import ModelSpec
-from nettime.models.training import Objective, TrainResult, TrainSettings, data_identity, train
+from nettime.models.training import Objective, TrainResult, TrainSettings
 
 KIND = "leopard"
 METHOD = "Leopard-style U-Net, reimplemented"
@@ -309,96 +300,58 @@ def predict_windows(net: torch.nn.Module, x: np.ndarray, length: int,
     return torch.sigmoid(logits[:, offset:offset + length]).cpu().numpy()
 
 
-def predict_split(model_path: str | Path, data_path: str | Path, out_path: str | Path,
-                  conditions: Sequence[str], model_name: str, split: str,
-                  batch_size: int = 64, device: str = "auto", amp: bool = True,
-                  threads: int | None = None, progress: bool = True) -> None:
-    """Write the predictions file of ``conditions`` on a split's data set.
-
-    Any condition whose TF has a network can be predicted, in any cell type with DNase in the
-    data set (its DNase is compared with the mean of the TF's training cell types, which the
-    data set must hold too). Raises, naming them, for conditions of TFs without a network or of
-    cell types without DNase.
-    """
-    if threads:
-        torch.set_num_threads(int(threads))
-    saved = load_model_file(model_path, KIND)
-    config = LeopardConfig.from_dict(saved["config"])
-    by_tf = predictable_by_tf(saved, conditions, model_path)
-    dev = resolve_device(device)
-    with open_dataset(data_path) as data:
-        for condition in conditions:
-            require_signals(data, [split_condition(condition)[1]], "DNase",
-                            f"to predict {condition}")
-        for tf in by_tf:
-            require_signals(data, saved["tfs"][tf]["cell_types"], "DNase",
-                            f"for the mean DNase of {tf}'s training cell types")
-        if config.window < data.length:
-            raise BaselineError(f"{model_path}: window {config.window} is shorter than the "
-                                f"{data.length}-bp examples of {data_path}")
-        n, length = data.n_examples, data.length
-        bar = tqdm(total=n * len(conditions), desc=f"predict {model_name} {split}", unit="ex",
-                   file=sys.stderr, disable=not progress, dynamic_ncols=True)
-        with PredictionsWriter(out_path, n, length, model_name, split, conditions,
-                               method=KIND) as writer:
-            outputs = {c: writer.create(c) for c in conditions}
-            for tf, tf_conditions in by_tf.items():
-                net = UNet(config)
-                net.load_state_dict(saved["tfs"][tf]["state_dict"])
-                net.to(dev).eval()
-                cells = saved["tfs"][tf]["cell_types"]
-                for a in range(0, n, batch_size):
-                    b = min(a + batch_size, n)
-                    codes, mean = data.read_sequence(a, b), mean_dnase(data, cells, a, b)
-                    for condition in tf_conditions:
-                        dnase = data.read_signal(split_condition(condition)[1], "DNase", a, b)
-                        x = leopard_inputs(codes, dnase, mean, config.window)
-                        prob = predict_windows(net, x, length, dev, amp)
-                        outputs[condition][a:b] = prob.astype(np.float16)
-                        bar.update(b - a)
-        bar.close()
+def network_of(config: Mapping[str, Any]) -> UNet:
+    """A network of the sizes ``LeopardConfig.to_dict()`` recorded."""
+    return UNet(LeopardConfig.from_dict(config))
 
 
-def predict_with_settings(model_path: str | Path, data_path: str | Path, out_path: str | Path,
-                          conditions: Sequence[str], model_name: str, split: str,
-                          config: Mapping[str, Any], variant: str | None = None,
-                          threads: int | None = None, progress: bool = True) -> None:
-    """What the ``predict`` rule runs: :func:`predict_split` with the ``training:`` settings
-    (batch size, device, mixed precision); ``variant`` is not supported."""
-    refuse_variant(variant, KIND)
-    training = job_training(config, threads)
-    predict_split(model_path, data_path, out_path, conditions, model_name, split,
-                  batch_size=int(training["predict_batch_size"]), device=training["device"],
-                  amp=bool(training["amp"]), threads=training["threads"], progress=progress)
+def batch_scores(net: UNet, data: DataSet, entry: Mapping[str, Any], conditions: list[str],
+                 start: int, stop: int, device: torch.device,
+                 amp: bool) -> Iterator[tuple[str, np.ndarray]]:
+    """Scores of examples ``start:stop`` in each condition of a TF, from the condition's
+    DNase and the mean DNase of the TF's training cell types (``entry["cell_types"]``; see
+    :data:`nettime.baselines.networks.BatchScores`)."""
+    codes = data.read_sequence(start, stop)
+    mean = mean_dnase(data, entry["cell_types"], start, stop)
+    for condition in conditions:
+        dnase = data.read_signal(split_condition(condition)[1], "DNase", start, stop)
+        x = leopard_inputs(codes, dnase, mean, net.config.window)
+        yield condition, predict_windows(net, x, data.length, device, amp)
+
+
+def check_prediction(data: DataSet, saved: Mapping[str, Any], conditions: Sequence[str],
+                     model_path: str | Path, data_path: str | Path) -> None:
+    """Raise unless the data set holds the DNase of every condition's cell type and of the
+    training cell types of their TFs, in examples no longer than the window."""
+    for condition in conditions:
+        require_signals(data, [split_condition(condition)[1]], "DNase",
+                        f"to predict {condition}")
+    for tf in conditions_by_tf(conditions):
+        require_signals(data, saved["tfs"][tf]["cell_types"], "DNase",
+                        f"for the mean DNase of {tf}'s training cell types")
+    window = LeopardConfig.from_dict(saved["config"]).window
+    if window < data.length:
+        raise BaselineError(f"{model_path}: window {window} is shorter than the "
+                            f"{data.length}-bp examples of {data_path}")
 
 
 # ---- training ---------------------------------------------------------------------------------
 
-class TrainingSamples:
+class TrainingSamples(StreamedSamples):
     """Training batches of one TF: (example, condition) samples of its training conditions,
-    read block by block, shuffled within groups of blocks (``batches(epoch, start)`` of
-    :func:`nettime.models.training.train`). Each batch: x float32 (B, 6, W), y float32 (B, L)
-    conserved labels, mask float32 (B, L) 0 on ambiguous bases (relaxed, not conserved)."""
+    read block by block, shuffled within groups of blocks. Each batch: x float32 (B, 6, W),
+    y float32 (B, L) conserved labels, mask float32 (B, L) 0 on ambiguous bases (relaxed, not
+    conserved)."""
 
     def __init__(self, path: str | Path, conditions: Sequence[str], mean_cells: Sequence[str],
                  window: int, batch_size: int, seed: int):
-        self.path, self.conditions = str(path), list(conditions)
+        super().__init__(path, batch_size, seed)
+        self.conditions = list(conditions)
         self.cells = [split_condition(c)[1] for c in self.conditions]
         self.mean_cells, self.window = list(mean_cells), int(window)
-        self.batch_size, self.seed = int(batch_size), int(seed)
-        with open_dataset(path) as data:
-            self.n_examples, self.block = data.n_examples, block_size(data.chunk_examples)
 
-    def __call__(self, epoch: int, start: int) -> Iterator[dict[str, torch.Tensor]]:
-        return itertools.islice(self._epoch(epoch), start, None)
-
-    def _epoch(self, epoch: int) -> Iterator[dict[str, torch.Tensor]]:
-        with open_dataset(self.path) as data:
-            yield from rebatch(self._chunks(data, epoch), self.batch_size)
-
-    def _chunks(self, data: DataSet, epoch: int) -> Iterator[tuple[int, Callable]]:
-        groups = block_groups(self.n_examples, self.block, self.seed, epoch)
-        for g, spans in enumerate(groups):
+    def chunks(self, data: DataSet, epoch: int) -> Iterator[tuple[int, Callable]]:
+        for g, spans in enumerate(self.groups(epoch)):
             store = {"codes": read_rows(data.read_sequence, spans),
                      "dnase": {c: read_rows(partial(data.read_signal, c, "DNase"), spans)
                                for c in dict.fromkeys(self.cells + self.mean_cells)}}
@@ -425,25 +378,14 @@ class TrainingSamples:
                 "mask": 1 - (relaxed.astype(bool) & ~conserved.astype(bool)).astype(np.float32)}
 
 
-def validation_batches(path: str | Path, conditions: Sequence[str], mean_cells: Sequence[str],
-                       window: int, limit: int | None, batch_size: int
-                       ) -> Callable[[], Iterator[dict[str, torch.Tensor]]]:
-    """The first ``limit`` examples of a data set for each condition, with conserved labels y
-    int64 (B, L) and ``condition`` indexing ``conditions``."""
-    def batches() -> Iterator[dict[str, torch.Tensor]]:
-        with open_dataset(path) as data:
-            n = data.n_examples if limit is None else min(int(limit), data.n_examples)
-            for ci, condition in enumerate(conditions):
-                cell = split_condition(condition)[1]
-                for a in range(0, n, batch_size):
-                    b = min(a + batch_size, n)
-                    x = leopard_inputs(data.read_sequence(a, b),
-                                       data.read_signal(cell, "DNase", a, b),
-                                       mean_dnase(data, mean_cells, a, b), window)
-                    y = data.read_labels(condition, "conserved", a, b).astype(np.int64)
-                    yield {"x": torch.from_numpy(x), "y": torch.from_numpy(y),
-                           "condition": torch.full((b - a,), ci, dtype=torch.int64)}
-    return batches
+def validation_inputs(data: DataSet, condition: str, start: int, stop: int, *,
+                      mean_cells: Sequence[str], window: int) -> dict[str, np.ndarray]:
+    """Examples of a condition for validation: x float32 (m, 6, W), from the condition's DNase
+    and the mean DNase of ``mean_cells``."""
+    cell = split_condition(condition)[1]
+    return {"x": leopard_inputs(data.read_sequence(start, stop),
+                                data.read_signal(cell, "DNase", start, stop),
+                                mean_dnase(data, mean_cells, start, stop), window)}
 
 
 def leopard_objective(length: int, window: int, augment: bool) -> Objective:
@@ -473,74 +415,44 @@ def leopard_objective(length: int, window: int, augment: bool) -> Objective:
 
 def train_tf(tf: str, conditions: Sequence[str], part_dir: Path, settings: TrainSettings,
              stop_after: int | None, *, config: LeopardConfig, augment: bool,
-             train_path: str | Path, valid_path: str | Path | None, budget: Mapping[str, Any],
-             valid_batch_size: int, seed: int) -> tuple[TrainResult, dict[str, Any]]:
+             inputs: TrainInputs) -> tuple[TrainResult, dict[str, Any]]:
     """Train the network of one TF on its training conditions in ``part_dir`` (resumable).
 
     Returns the training result and ``{"cell_types": [...]}``, the TF's training cell types,
     whose mean DNase the predictor compares every cell type with.
     """
     cells = list(dict.fromkeys(split_condition(c)[1] for c in conditions))
-    with open_dataset(train_path) as data:
+    with open_dataset(inputs.train_path) as data:
         require_conditions(data, conditions, f"to train {tf}")
         require_signals(data, cells, "DNase", f"to train {tf}")
         length = data.length
     if config.window < length:
         raise BaselineError(f"leopard: window {config.window} is shorter than the "
-                            f"{length}-bp examples of {train_path}")
-    samples = TrainingSamples(train_path, conditions, cells, config.window,
-                              int(budget["batch_size"]), seed)
-    files = data_files(train_path, conditions, cells)
-    valid, valid_conditions = None, []
-    if valid_path is not None:
-        with open_dataset(valid_path) as data:
-            valid_conditions = [c for c in conditions if c in data.conditions]
-            if valid_conditions and data.n_examples:
-                require_signals(data, cells, "DNase", f"to validate {tf}")
-                valid = validation_batches(valid_path, valid_conditions, cells, config.window,
-                                           budget.get("valid_examples"), valid_batch_size)
-                files += data_files(valid_path, valid_conditions, cells)
+                            f"{length}-bp examples of {inputs.train_path}")
+    samples = TrainingSamples(inputs.train_path, conditions, cells, config.window,
+                              inputs.batch_size, inputs.seed)
     # A checkpoint made for other conditions, options or data is not resumed.
-    identity = {"tf": tf, "conditions": list(conditions), "augment": augment,
-                "data": data_identity(files)}
-    result = train(build_unet(config, seed), samples, settings, part_dir, valid=valid,
-                   n_valid_conditions=max(len(valid_conditions), 1),
-                   extra={"tf": tf, "cell_types": cells}, stop_after=stop_after,
-                   objective=leopard_objective(length, config.window, augment),
-                   identity=identity)
-    return result, {"cell_types": cells}
+    return train_part(tf, conditions, part_dir, settings, stop_after, inputs,
+                      net=build_unet(config, inputs.seed), batches=samples,
+                      objective=leopard_objective(length, config.window, augment),
+                      valid_inputs=partial(validation_inputs, mean_cells=cells,
+                                           window=config.window),
+                      entry={"cell_types": cells}, identity={"augment": augment}, cells=cells)
 
 
-def train_model(spec: ModelSpec, config: Mapping[str, Any], train_path: str | Path,
-                valid_path: str | Path | None, model_out: str | Path, spec_out: str | Path,
-                params: Mapping[str, Any] | None = None, progress: bool = True,
-                stop_after: int | None = None) -> dict[str, Any] | None:
-    """Train one network per TF of ``spec.conditions`` (see
-    :func:`nettime.baselines.common.train_per_tf` for the files and ``stop_after``).
-
-    ``config`` is the project configuration (its ``training:`` section is read); ``params``
-    (the rule's, for the vocabularies of spec.yaml) defaults to the spec alone.
-    """
+def training_setup(spec: ModelSpec) -> tuple[dict[str, Any], TFTrainer]:
+    """The network sizes of a spec's options and its trainer of one TF (``augment`` is the
+    trainer's)."""
     options = dict(spec.options)
     augment = bool(options.pop("augment", True))
-    net_config = LeopardConfig.from_options(options)
-    training = job_training(config, None)
-    tf_trainer = partial(train_tf, config=net_config, augment=augment, train_path=train_path,
-                         valid_path=valid_path, budget=spec.budget,
-                         valid_batch_size=int(training["predict_batch_size"]), seed=spec.seed)
-    params = params or {"spec": {k: v for k, v in spec.to_dict().items() if k != "predict"}}
-    return train_per_tf(KIND, METHOD, spec, params, training, net_config.to_dict(), model_out,
-                        spec_out, tf_trainer, progress, stop_after)
+    config = LeopardConfig.from_options(options)
+    return config.to_dict(), partial(train_tf, config=config, augment=augment)
 
 
-def train_registry_model(params: Mapping[str, Any], config: Mapping[str, Any],
-                         train_path: str | Path, valid_path: str | Path | None,
-                         init_path: str | Path | None, model_out: str | Path,
-                         spec_out: str | Path, threads: int | None = None,
-                         progress: bool = True) -> dict[str, Any] | None:
-    """What the ``train_model`` rule runs for a ``leopard`` spec: :func:`train_model` from the
-    rule's params; ``threads`` (the job's) over ``training.threads``."""
-    refuse_init(init_path, KIND)
-    training = job_training(config, threads)
-    return train_model(spec_from_params(params), {**config, "training": training}, train_path,
-                       valid_path, model_out, spec_out, params=params, progress=progress)
+#: The kind's entry points (the functions :mod:`nettime.baselines.kinds` calls).
+LEOPARD_KIND = NetworkKind(KIND, METHOD, network=network_of, scores=batch_scores,
+                           setup=training_setup, check=check_prediction)
+train_model = LEOPARD_KIND.train_model
+train_registry_model = LEOPARD_KIND.train_registry_model
+predict_split = LEOPARD_KIND.predict_split
+predict_with_settings = LEOPARD_KIND.predict_with_settings

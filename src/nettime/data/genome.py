@@ -1,7 +1,8 @@
 """The reference genome: FASTA access, sequence codes, chromosome sizes, blacklist, splits.
 
 Sequences are stored as uint8 codes A=0, C=1, G=2, T=3; every other letter (N, IUPAC codes)
-becomes 4 so that windows over unknown bases can be detected and dropped.
+becomes 4 so that windows over unknown bases can be detected and dropped (the codes of
+:func:`nettime.motifs.shuffle.encode`, which motif discovery reads too).
 """
 
 from __future__ import annotations
@@ -15,29 +16,18 @@ import pandas as pd
 import pyfaidx
 
 from nettime.files import DataError
-
-ALPHABET = "ACGT"
-N_CODE = 4
-
-# Byte -> code table; lower case (soft-masked) bases count as the base.
-_CODE_TABLE = np.full(256, N_CODE, dtype=np.uint8)
-for _code, _letter in enumerate(ALPHABET):
-    _CODE_TABLE[ord(_letter)] = _code
-    _CODE_TABLE[ord(_letter.lower())] = _code
-
+from nettime.motifs.shuffle import N_CODE, encode
 
 
 def encode_sequence(sequence: str | bytes) -> np.ndarray:
-    """Sequence letters to codes.
+    """Sequence letters to codes; lower case (soft-masked) bases count as the base.
 
     Returns
     -------
     numpy.ndarray
         uint8 (len(sequence),): A=0, C=1, G=2, T=3, anything else 4.
     """
-    if isinstance(sequence, str):
-        sequence = sequence.encode("ascii", errors="replace")
-    return _CODE_TABLE[np.frombuffer(sequence, dtype=np.uint8)]
+    return encode(sequence)
 
 
 def one_hot(codes: np.ndarray, dtype: Any = np.float32) -> np.ndarray:

@@ -14,20 +14,26 @@ The merge and window rules follow the original NetTIME preprocessing exactly:
 
 from __future__ import annotations
 
-import gzip
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import pybedtools
 
 from nettime.data.genome import Genome, read_blacklist, split_regions, unknown_chromosome_message
-from nettime.files import DataError, atomic_output, open_text, read_chrom_sizes
+from nettime.files import DataError, atomic_output, narrowpeak_rows, read_chrom_sizes
 
-NARROWPEAK_COLUMNS = 10
 BED_COLUMNS = ["chrom", "start", "end"]
 
+
+
+def interval_frame(chroms: Sequence[str], starts: Sequence[int],
+                   ends: Sequence[int]) -> pd.DataFrame:
+    """Intervals as a frame: columns chrom (str), start, end (int64), in the order given."""
+    return pd.DataFrame({"chrom": pd.Series(chroms, dtype=str),
+                         "start": np.asarray(starts, dtype=np.int64),
+                         "end": np.asarray(ends, dtype=np.int64)})
 
 
 def read_narrowpeak(path: str | os.PathLike[str],
@@ -51,43 +57,19 @@ def read_narrowpeak(path: str | os.PathLike[str],
     chroms: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    try:
-        handle = open_text(path)
-    except OSError as error:
-        raise DataError(f"{path}: cannot read the file: {error.strerror}") from None
-    with handle:
-        try:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip() or line.startswith(("#", "track", "browser")):
-                    continue
-                fields = line.rstrip("\r\n").split("\t")
-                if len(fields) != NARROWPEAK_COLUMNS:
-                    raise DataError(f"{path}:{number}: expected {NARROWPEAK_COLUMNS} "
-                                    f"tab-separated narrowPeak fields, found {len(fields)}")
-                chrom = fields[0]
-                try:
-                    start, end = int(fields[1]), int(fields[2])
-                except ValueError:
-                    raise DataError(f"{path}:{number}: fields 'start' and 'end' must be "
-                                    f"integers, got {fields[1]!r} and {fields[2]!r}") from None
-                if start < 0 or start >= end:
-                    raise DataError(f"{path}:{number}: field 'start' ({start}) must be >= 0 "
-                                    f"and less than field 'end' ({end})")
-                if chrom_sizes is not None:
-                    if chrom not in chrom_sizes:
-                        raise DataError(f"{path}:{number}: field 'chrom': "
-                                        f"{unknown_chromosome_message(chrom, chrom_sizes)}")
-                    if end > chrom_sizes[chrom]:
-                        raise DataError(f"{path}:{number}: field 'end' ({end}) is past the end "
-                                        f"of {chrom} ({chrom_sizes[chrom]} bp)")
-                chroms.append(chrom)
-                starts.append(start)
-                ends.append(end)
-        except (UnicodeDecodeError, EOFError, gzip.BadGzipFile) as error:
-            raise DataError(f"{path}: not a readable text or gzip file: {error}") from None
-    return pd.DataFrame({"chrom": pd.Series(chroms, dtype=str),
-                         "start": np.asarray(starts, dtype=np.int64),
-                         "end": np.asarray(ends, dtype=np.int64)})
+    for where, fields, start, end in narrowpeak_rows(path):
+        chrom = fields[0]
+        if chrom_sizes is not None:
+            if chrom not in chrom_sizes:
+                raise DataError(f"{where}: field 'chrom': "
+                                f"{unknown_chromosome_message(chrom, chrom_sizes)}")
+            if end > chrom_sizes[chrom]:
+                raise DataError(f"{where}: field 'end' ({end}) is past the end of {chrom} "
+                                f"({chrom_sizes[chrom]} bp)")
+        chroms.append(chrom)
+        starts.append(start)
+        ends.append(end)
+    return interval_frame(chroms, starts, ends)
 
 
 def pool_peaks(paths: Iterable[str | os.PathLike[str]], chrom_sizes: Mapping[str, int],
@@ -100,9 +82,8 @@ def pool_peaks(paths: Iterable[str | os.PathLike[str]], chrom_sizes: Mapping[str
         Columns chrom, start, end, sorted by (chrom, start, end).
     """
     frames = [read_narrowpeak(path, chrom_sizes) for path in paths]
-    pooled = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        {"chrom": pd.Series([], dtype=str), "start": np.zeros(0, np.int64),
-         "end": np.zeros(0, np.int64)})
+    pooled = (pd.concat(frames, ignore_index=True) if frames
+              else interval_frame([], [], []))
     pooled = pooled[(pooled["end"] - pooled["start"]) < max_peak_length]
     return sort_intervals(pooled)
 
@@ -153,9 +134,7 @@ def merge_peaks(peaks: pd.DataFrame, min_overlap: int = 200,
             out_chrom.append(chrom)
             out_start.append(cur_start)
             out_end.append(cur_end)
-    return pd.DataFrame({"chrom": pd.Series(out_chrom, dtype=str),
-                         "start": np.asarray(out_start, dtype=np.int64),
-                         "end": np.asarray(out_end, dtype=np.int64)})
+    return interval_frame(out_chrom, out_start, out_end)
 
 
 def _bedtool(frame: pd.DataFrame) -> pybedtools.BedTool:

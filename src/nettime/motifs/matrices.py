@@ -59,6 +59,27 @@ class Motif:
         ppm = (self.ppm + pseudo) / (1 + 4 * pseudo)
         return np.log2(ppm / bg)
 
+    def sample_site(self, rng: np.random.Generator) -> np.ndarray:
+        """uint8 (w,) codes of one site drawn from the PPM, on a random strand: the reverse
+        complement with probability 1/2."""
+        cumulative = np.cumsum(self.ppm, axis=1)
+        site = (rng.random((self.width, 1)) > cumulative).sum(axis=1).astype(np.uint8)
+        return 3 - site[::-1] if rng.random() < 0.5 else site
+
+
+def planted_sequences(n: int, length: int, fraction: float, motif: Motif,
+                      seed: int) -> np.ndarray:
+    """uint8 (n, length) uniformly random sequences, each holding with probability
+    ``fraction`` one site of ``motif`` (:meth:`Motif.sample_site`) at a random place: the
+    sequences the discovery engine is checked and timed on."""
+    rng = np.random.default_rng(seed)
+    seqs = rng.integers(0, 4, (n, length)).astype(np.uint8)
+    for i in np.flatnonzero(rng.random(n) < fraction):
+        site = motif.sample_site(rng)
+        at = rng.integers(0, length - motif.width + 1)
+        seqs[i, at:at + motif.width] = site
+    return seqs
+
 
 def _normalise(matrix: np.ndarray, where: str) -> np.ndarray:
     matrix = np.asarray(matrix, dtype=np.float64)

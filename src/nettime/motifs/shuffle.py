@@ -23,6 +23,7 @@ import numpy as np
 ALPHABET = "ACGT"
 N_CODE = 4
 
+# Byte -> code table; lower case (soft-masked) bases count as the base.
 _CODE_TABLE = np.full(256, N_CODE, dtype=np.uint8)
 for _code, _letter in enumerate(ALPHABET):
     _CODE_TABLE[ord(_letter)] = _code

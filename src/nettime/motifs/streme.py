@@ -50,14 +50,21 @@ class StremeError(RuntimeError):
     """The ``streme`` binary is missing, failed, or left no readable ``streme.txt``."""
 
 
-def format_log10(log10_value: float) -> str:
-    """A value given by its log10 in STREME's style (``1.2e-010``), exact far below 1e-308."""
-    if not math.isfinite(log10_value):
-        return "0.0e+000" if log10_value < 0 else "inf"
+def mantissa_exponent(log10_value: float) -> tuple[float, int]:
+    """The mantissa (rounded to one decimal, in [1, 10)) and the exponent of a finite number
+    given by its log10, exact far below 1e-308."""
     exponent = math.floor(log10_value)
     mantissa = round(10.0 ** (log10_value - exponent), 1)
     if mantissa >= 10.0:
         mantissa, exponent = 1.0, exponent + 1
+    return mantissa, exponent
+
+
+def format_log10(log10_value: float) -> str:
+    """A value given by its log10 in STREME's style (``1.2e-010``), exact far below 1e-308."""
+    if not math.isfinite(log10_value):
+        return "0.0e+000" if log10_value < 0 else "inf"
+    mantissa, exponent = mantissa_exponent(log10_value)
     return f"{mantissa:.1f}e{exponent:+04d}"
 
 

@@ -24,9 +24,10 @@ from nettime.paper.experiments import (
     feature_model,
 )
 
+#: The NetTIME model the baselines are compared with (same inputs).
+REFERENCE = "NetTIME Seq+DNase"
 #: Display names of the baseline kinds.
 LABELS = {"leopard": "Leopard", "catchitt": "Catchitt", "deepbind": "DeepBind"}
-REFERENCE = "NetTIME Seq+DNase"
 REIMPLEMENTED = ("The baselines are reimplemented here (Leopard-, Catchitt- and DeepBind-style: "
                  "the original programs cannot be installed offline); see the nettime.baselines "
                  "modules for what each keeps and changes.")

@@ -27,7 +27,7 @@ from nettime.config import split_condition
 from nettime.files import PathLike
 from nettime.layout import DENOVO_SETS
 from nettime.motifs.matrices import ALPHABET, Motif, read_meme
-from nettime.motifs.streme import read_streme_txt
+from nettime.motifs.streme import mantissa_exponent, read_streme_txt
 from nettime.paper.draw import FigureError, write_numbers
 from nettime.paper.plots import pyplot, save_figure
 
@@ -177,10 +177,7 @@ def format_log10(log10_value: float) -> str:
         return "n/a"
     if not math.isfinite(log10_value):
         return "0" if log10_value < 0 else "inf"
-    exponent = math.floor(log10_value)
-    mantissa = round(10.0 ** (log10_value - exponent), 1)
-    if mantissa >= 10.0:
-        mantissa, exponent = 1.0, exponent + 1
+    mantissa, exponent = mantissa_exponent(log10_value)
     return f"{mantissa:.1f}e{exponent:d}" if exponent < -2 else f"{10 ** log10_value:.2g}"
 
 

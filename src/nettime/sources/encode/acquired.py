@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from nettime.files import atomic_output, open_text
+from nettime.files import DataError, atomic_output, narrowpeak_rows, open_text
 from nettime.sources.encode.client import PortalClient
 from nettime.sources.encode.lock import LockEntry
 from nettime.sources.encode.settings import EncodeError
@@ -58,25 +58,12 @@ def write_narrowpeak(raw: str | os.PathLike[str], target: str | os.PathLike[str]
     Returns the number of peaks written. Raises :class:`EncodeError` naming the file and line
     of the first malformed row.
     """
-    raw = Path(raw)
     keep = set(chromosomes)
-    rows: list[tuple[str, int, int, str]] = []
-    with open_text(raw) as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip() or line.startswith(("#", "track", "browser")):
-                continue
-            cols = line.rstrip("\n").split("\t")
-            if len(cols) != 10:
-                raise EncodeError(f"{raw}:{number}: expected 10 tab-separated narrowPeak "
-                                  f"columns, found {len(cols)}")
-            try:
-                start, end = int(cols[1]), int(cols[2])
-            except ValueError:
-                raise EncodeError(f"{raw}:{number}: start/end must be integers") from None
-            if start < 0 or end <= start:
-                raise EncodeError(f"{raw}:{number}: bad interval {start}-{end}")
-            if cols[0] in keep:
-                rows.append((cols[0], start, end, "\t".join(cols)))
+    try:
+        rows = [(cols[0], start, end, "\t".join(cols))
+                for _, cols, start, end in narrowpeak_rows(raw) if cols[0] in keep]
+    except DataError as error:
+        raise EncodeError(str(error)) from None
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     with atomic_output(target, suffix=".gz") as tmp:
         with gzip.open(tmp, "wt") as out:
