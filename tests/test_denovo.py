@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pyfaidx
 import pytest
+from helpers import write_motif_world
 
 from nettime.evaluation.denovo import (
     background_windows,
@@ -24,22 +25,12 @@ from nettime.evaluation.denovo import (
     write_site_fasta,
 )
 from nettime.files import DataError
-from nettime.motifs.compare import tomtom
 from nettime.motifs.discovery import ENGINE
-from nettime.motifs.matrices import Motif, load_jaspar, read_meme
+from nettime.motifs.matrices import read_meme
 from nettime.motifs.streme import read_streme_txt
 
 SIZES = {"chr1": 60000, "chr2": 30000}
 CONDITION = "JUND.c1"
-
-
-@pytest.fixture(scope="session")
-def warm_tomtom():
-    """memelite compiles TOMTOM with numba on first use (~30 s): pay it once per session."""
-    rng = np.random.default_rng(0)
-    targets = [Motif("t", f"t{i}", rng.dirichlet(np.ones(4), 8)) for i in range(3)]
-    tomtom(targets[0], targets)
-    return True
 
 
 @pytest.fixture(scope="module")
@@ -47,38 +38,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A random genome with JUND sites planted every ~600 bp; sites BED4 of two conditions
     (JUND.c1 at the planted sites, RANDOM.c1 anywhere), JUND peaks around the sites with their
     summits on them, and 1000-bp example windows tiling the genome."""
-    root = tmp_path_factory.mktemp("denovo")
-    rng = np.random.default_rng(21)
-    jund = load_jaspar("MA0492.2")
-    cumulative = np.cumsum(jund.ppm, axis=1)
-    genome = {c: rng.integers(0, 4, n).astype(np.uint8) for c, n in SIZES.items()}
-    sites, peaks, random_sites = [], [], []
-    for chrom, codes in genome.items():
-        for at in range(300, len(codes) - 300, 600):
-            at += int(rng.integers(-50, 50))
-            site = (rng.random((jund.width, 1)) > cumulative).sum(axis=1).astype(np.uint8)
-            codes[at:at + jund.width] = site if rng.random() < 0.5 else 3 - site[::-1]
-            sites.append((chrom, at - int(rng.integers(0, 4)), at + jund.width))
-            start = at - int(rng.integers(60, 120))
-            peaks.append((chrom, start, at + 150, at + jund.width // 2 - start))
-            other = int(rng.integers(0, len(codes) - 20))
-            random_sites.append((chrom, other, other + 12))
-    with open(root / "genome.fa", "w") as handle:
-        for chrom, codes in genome.items():
-            text = "".join(np.array(list("ACGT"))[codes])
-            handle.write(f">{chrom}\n" + "".join(text[i:i + 70] + "\n"
-                                                 for i in range(0, len(text), 70)))
-    pyfaidx.Faidx(str(root / "genome.fa")).close()
-    rows = [(*s, CONDITION) for s in sites] + [(*s, "RANDOM.c1") for s in random_sites]
-    rows.sort(key=lambda r: (r[0], r[1]))
-    (root / "sites.bed").write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in rows))
-    (root / "peaks.narrowPeak").write_text("".join(
-        f"{c}\t{s}\t{e}\tpeak{i}\t0\t.\t5.0\t-1\t3.0\t{summit}\n"
-        for i, (c, s, e, summit) in enumerate(peaks)))
-    (root / "examples.bed").write_text("".join(
-        f"{c}\t{s}\t{s + 1000}\n" for c, n in SIZES.items() for s in range(0, n - 999, 1000)))
-    letters = {c: "".join(np.array(list("ACGT"))[codes]) for c, codes in genome.items()}
-    return {"root": root, "genome": letters, "sites": sites, "peaks": peaks}
+    return write_motif_world(tmp_path_factory.mktemp("denovo"), SIZES, seed=21, spacing=600,
+                             jitter=50)
 
 
 def test_read_sites_keeps_one_condition_and_names_bad_lines(world, tmp_path: Path):
@@ -175,6 +136,7 @@ def test_denovo_condition_compares_site_and_peak_motifs(world, tmp_path: Path, w
     row = read_denovo_table(paths["table"]).iloc[0]
     assert row["status"] == "compared"
     assert row["sites_engine"] == ENGINE and row["peaks_engine"] == ENGINE
+    assert row["sites_control"] == row["peaks_control"] == "matched background"
     assert row["sites_n_sequences"] == len(world["sites"])
     assert row["tomtom_q_value"] < 0.05
     assert row["sites_e_value"] < 0.05 and row["peaks_e_value"] < 0.05
@@ -197,3 +159,28 @@ def test_denovo_condition_says_when_a_set_has_no_motif(world, tmp_path: Path, wa
                    "tomtom_q_value"):
         assert pd.isna(row[column]), column
     assert not pd.isna(row["peaks_motif_id"])
+
+
+def test_long_sites_are_cut_to_the_longest_length_around_their_centre():
+    sites = pd.DataFrame({"chrom": ["chr1", "chr1"], "start": [100, 1000],
+                          "end": [110, 2200]})
+    out = widen_sites(sites, min_length=30, max_length=500)
+    assert list(out["end"] - out["start"]) == [30, 500]
+    assert list(out["start"]) == [105 - 15, 1600 - 250]
+
+
+def test_without_room_for_a_background_the_sets_are_searched_against_shuffles(
+        world, tmp_path: Path, warm_tomtom):
+    # Examples that are the peaks themselves: every place a background could go is a peak.
+    examples = tmp_path / "examples.bed"
+    examples.write_text("".join(f"{c}\t{s}\t{e}\n" for c, s, e, _ in world["peaks"]))
+    denovo_condition(CONDITION, world["root"] / "genome.fa", world["root"] / "sites.bed",
+                     world["root"] / "peaks.narrowPeak", examples, tmp_path / "out",
+                     engine="builtin", progress=False, seed=1)
+    paths = denovo_paths(tmp_path / "out", CONDITION)
+    row = read_denovo_table(paths["table"]).iloc[0]
+    for key in ("sites", "peaks"):
+        assert row[f"{key}_control"].startswith("shuffled")
+        assert paths[f"{key}_background"].read_text() == ""
+    # The planted motif is still found against shuffled sequences.
+    assert row["sites_jaspar_name"].upper().startswith(("JUN", "FOS", "ATF", "BATF"))

@@ -8,10 +8,9 @@ import copy
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import pyfaidx
 import pytest
+from helpers import write_motif_world
 
 from nettime import layout
 from nettime.config import ConfigError, load_project, validate_config
@@ -50,9 +49,12 @@ def test_plan_reads_the_tables_of_the_configured_conditions(tiny):
     figure, plan = plan_figures(tiny)["fig6b_motifs"]
     assert figure.key == "fig6b"
     assert list(plan.files["conditions"]) == tiny.config["motif_discovery"]["conditions"]
-    assert plan.models == ("multitask",)
-    table = plan.files["conditions"]["CTCF.K562"]["table"]
-    assert table == "results/motifs/multitask/test/CTCF.K562.tsv"
+    # The new condition's sites come from its Fig 6a model, the others' from the base model.
+    assert plan.models == ("new_FOXA2_A549", "multitask")
+    table = plan.files["conditions"]["JUND.K562"]["table"]
+    assert table == "results/motifs/multitask/train/JUND.K562.tsv"
+    assert plan.files["conditions"]["FOXA2.A549"]["table"] == (
+        "results/motifs/new_FOXA2_A549/train/FOXA2.A549.tsv")
     assert plan.files["planted"]["meme"] == "resources/simulated/motifs/planted.meme"
     assert "the engine that made each motif is named" in figure.caption.format(**plan.params)
     builtin = plan_figures(with_motifs(tiny, engine="builtin"))["fig6b_motifs"]
@@ -95,35 +97,9 @@ def motif_world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     RANDOM.c1 at random places; conserved peaks (shared) with summits on the sites; example
     windows tiling the genome; the de novo outputs of both conditions; the planted matrices
     (JUND, and CTCF's matrix for RANDOM) and the world's families."""
-    root = tmp_path_factory.mktemp("fig6b")
-    rng = np.random.default_rng(5)
+    root = write_motif_world(tmp_path_factory.mktemp("fig6b"), SIZES, seed=5, spacing=500,
+                             jitter=40)["root"]
     jund = load_jaspar("MA0492.2")
-    cumulative = np.cumsum(jund.ppm, axis=1)
-    genome = {c: rng.integers(0, 4, n).astype(np.uint8) for c, n in SIZES.items()}
-    rows, peaks = [], []
-    for chrom, codes in genome.items():
-        for at in range(300, len(codes) - 300, 500):
-            at += int(rng.integers(-40, 40))
-            site = (rng.random((jund.width, 1)) > cumulative).sum(axis=1).astype(np.uint8)
-            codes[at:at + jund.width] = site if rng.random() < 0.5 else 3 - site[::-1]
-            rows.append((chrom, at - 2, at + jund.width, "JUND.c1"))
-            start = at - int(rng.integers(60, 120))
-            peaks.append((chrom, start, at + 150, at + jund.width // 2 - start))
-            other = int(rng.integers(0, len(codes) - 20))
-            rows.append((chrom, other, other + 12, "RANDOM.c1"))
-    with open(root / "genome.fa", "w") as handle:
-        for chrom, codes in genome.items():
-            text = "".join(np.array(list("ACGT"))[codes])
-            handle.write(f">{chrom}\n" + "".join(text[i:i + 60] + "\n"
-                                                 for i in range(0, len(text), 60)))
-    pyfaidx.Faidx(str(root / "genome.fa")).close()
-    rows.sort(key=lambda r: (r[0], r[1]))
-    (root / "sites.bed").write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in rows))
-    (root / "peaks.narrowPeak").write_text("".join(
-        f"{c}\t{s}\t{e}\tpeak{i}\t0\t.\t5.0\t-1\t3.0\t{summit}\n"
-        for i, (c, s, e, summit) in enumerate(peaks)))
-    (root / "examples.bed").write_text("".join(
-        f"{c}\t{s}\t{s + 1000}\n" for c, n in SIZES.items() for s in range(0, n - 999, 1000)))
     out = root / "motifs"
     for condition in CONDITIONS:
         denovo_condition(condition, root / "genome.fa", root / "sites.bed",

@@ -19,10 +19,12 @@ import pandas as pd
 import pytest
 from helpers import copy_checkout
 
+from nettime.paper.figures import figure_numbers
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = "config/tiny/config.yaml"
-FIGURES = ["fig2_jund", "fig2_jun_family", "fig2_unrelated", "fig3a_features", "table4_1",
-           "fig3b_baselines", "fig3c_leopard_1bp", "fig4_5_resolutions",
+FIGURES = ["reference_free_signal", "fig2_jund", "fig2_jun_family", "fig2_unrelated", "fig3a_features", "table4_1",
+           "fig3b_baselines", "fig3c_leopard_1bp", "fig3d_dream", "fig4_5_resolutions",
            "fig4a_embeddings_prediction", "fig4b_embeddings_training", "fig4c_tf_embeddings",
            "fig5b_transfer", "figs5ac_baselines_transfer", "figs5bd_fine_tuning",
            "fig4_7c_fine_tuning", "fig6a_new_conditions", "fig6b_motifs", "fig7_crf"]
@@ -65,32 +67,40 @@ def test_every_figure_and_its_numbers(built):
     for figure in FIGURES:
         pdf = built / f"results/figures/{figure}.pdf"
         assert pdf.read_bytes()[:5] == b"%PDF-"
-        numbers = pd.read_csv(built / f"results/figures/{figure}.tsv", sep="\t")
+        numbers = figure_numbers(built / f"results/figures/{figure}.tsv")
         assert len(numbers) > 0
-    fig2 = pd.read_csv(built / "results/figures/fig2_jund.tsv", sep="\t")
+    # Each figure's TSV carries the reference scores of its conditions beside its numbers.
+    with_reference = pd.read_csv(built / "results/figures/fig2_jund.tsv", sep="\t")
+    references = with_reference[with_reference["reference"].notna()]
+    assert set(references["reference"]) == {"dnase", "assays_sum", "motif", "oracle"}
+    assert set(references["condition"]) == {"JUND.K562", "JUND.HepG2", "JUND.A549"}
+    fig2 = figure_numbers(built / "results/figures/fig2_jund.tsv")
     scores = fig2[fig2["kind"] == "score"]
     # Three JUND conditions in the tiny panel, three arms each, auPRC in [0, 1].
     assert set(scores["arm"]) == {"MTL", "MTL-sampled", "STL"} and len(scores) == 9
     assert scores["value"].between(0, 1).all()
-    settings = pd.read_csv(built / "results/figures/fig3a_features.tsv", sep="\t")
+    settings = figure_numbers(built / "results/figures/fig3a_features.tsv")
     assert list(settings["feature_set"]) == ["Seq", "Seq+TF", "Seq+CT", "Seq+CT+TF"]
-    grid = pd.read_csv(built / "results/figures/fig4a_embeddings_prediction.tsv", sep="\t")
+    grid = figure_numbers(built / "results/figures/fig4a_embeddings_prediction.tsv")
     assert len(grid) == 4
-    training = pd.read_csv(built / "results/figures/fig4b_embeddings_training.tsv", sep="\t")
+    training = figure_numbers(built / "results/figures/fig4b_embeddings_training.tsv")
     assert list(training["variant"]) == ["trained", "random TF", "random CT", "random both"]
-    tsne = pd.read_csv(built / "results/figures/fig4c_tf_embeddings.tsv", sep="\t")
+    tsne = figure_numbers(built / "results/figures/fig4c_tf_embeddings.tsv")
     assert set(tsne["tf"]) == {"JUND", "JUN", "JUNB", "FOXA1", "FOXA2", "CTCF", "CEBPB"}
-    crf = pd.read_csv(built / "results/figures/fig7_crf.tsv", sep="\t")
+    crf = figure_numbers(built / "results/figures/fig7_crf.tsv")
     assert {"iou", "transitions", "threshold_curve"} <= set(crf["panel"])
-    transfer = pd.read_csv(built / "results/figures/fig5b_transfer.tsv", sep="\t")
+    transfer = figure_numbers(built / "results/figures/fig5b_transfer.tsv")
     scores = transfer[transfer["kind"] == "score"]
     assert set(scores["condition"]) == {"JUND.A549", "CTCF.A549"}
     assert set(scores["arm"]) == {"Supervised", "Embedding Transfer", "Average Train",
                                   "No Embedding Transfer"}
-    new = pd.read_csv(built / "results/figures/fig6a_new_conditions.tsv", sep="\t")
+    new = figure_numbers(built / "results/figures/fig6a_new_conditions.tsv")
     assert set(new.loc[new["kind"] == "score", "condition"]) == {"FOXA2.A549"}
     findings = pd.read_csv(built / "results/findings.tsv", sep="\t")
-    assert findings["claim_id"].is_unique and set(findings["holds"]) <= {"yes", "no"}
+    assert findings["claim_id"].is_unique
+    assert findings["claim_id"].iloc[0] == "learned_beyond_free_signal"
+    assert set(findings["verdict"]) <= {"yes", "no"}
+    assert set(findings["holds"]) <= {"yes", "no", "not meaningful"}
     assert {"mtl_jund", "sampled_jun_family", "features_ct", "crf", "fig3c_leopard",
             "ratio_catchitt_1bp", "fig5b_et_vs_at", "figs5bd_tuning_gain",
             "fig6a_trained_vs_no"} <= set(findings["claim_id"])

@@ -291,17 +291,29 @@ def _train(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from nettime.models.prediction import predict_with_settings
-    from nettime.models.registry import predictable
+    from nettime.models.registry import average_train_cells, predictable
 
     project, specs = _registry_model(args)
     names = {"model": args.model, "split": args.split}
     out = _under(args.results, layout.path("variant_predictions", **names, variant=args.variant)
                  if args.variant else layout.path("predictions", **names))
+    extra = ({"embedding_cells": average_train_cells(specs, args.model)}
+             if args.variant == layout.AVERAGE_TRAIN else {})
     predict_with_settings(_under(args.results, layout.path("model_file", model=args.model)),
                           _under(args.results, layout.path("data_set", split=args.split)), out,
                           args.conditions or predictable(specs, args.model), args.model,
-                          args.split, project.config, variant=args.variant)
+                          args.split, project.config, variant=args.variant, **extra)
     print(out)
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from nettime.plan import plan
+
+    try:
+        print(plan(args.config, args.gpu_train_rate, args.gpu_predict_rate, args.data))
+    except RuntimeError as error:
+        raise UsageError(str(error)) from None
     return 0
 
 
@@ -311,11 +323,15 @@ def _under(results: str, path: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nettime", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="nettime", description=DESCRIPTION, epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"nettime {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    validate = verbs.add_parser("validate", help="check config.yaml and both sample sheets")
+    validate = verbs.add_parser("validate", help="check the configuration, its sheets, models, "
+                                "figures and motifs before any work",
+                                description=VALIDATE_HELP,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     validate.add_argument("--config", default="config/config.yaml",
                           help="configuration file (default: %(default)s)")
     validate.set_defaults(func=_validate)
@@ -347,10 +363,30 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--conditions", nargs="+", help="TF.cell names (default: the "
                          "model's 'predict' selector); any known TF with any known cell type")
     predict.add_argument("--variant", choices=list(layout.PREDICTION_VARIANTS),
-                         help="replace trained embeddings by random vectors (Fig 4a)")
+                         help="replace trained embeddings by random vectors (Fig 4a), or "
+                         "average_train: the embeddings of the TF's other trained cell types, "
+                         "averaged (Fig 5)")
     predict.add_argument("--config", default="config/config.yaml")
     predict.add_argument("--results", default=layout.RESULTS, help="results directory")
     predict.set_defaults(func=_predict)
+
+    planned = verbs.add_parser(
+        "plan", help="jobs, device hours, memory and disk of a configuration's whole run",
+        description="Ask Snakemake for every job of a full run of the configuration (a dry "
+        "run: offline) and size each rule's jobs from the work they do and from rates measured "
+        "by this project's benchmarks (each rate's source is printed). GPU rates are not "
+        "guessed: pass yours.")
+    planned.add_argument("--config", default="config/config.yaml",
+                         help="configuration file (default: %(default)s)")
+    planned.add_argument("--gpu-train-rate", type=float, default=None,
+                         help="training samples/s of one GPU job (benchmarks/model_throughput.py "
+                         "--device cuda --modes train_amp on your GPU)")
+    planned.add_argument("--gpu-predict-rate", type=float, default=None,
+                         help="prediction samples/s of one GPU job (--modes infer_amp)")
+    planned.add_argument("--data", default="results/data",
+                         help="data sets to count examples in (default: %(default)s; the paper's "
+                         "counts when absent)")
+    planned.set_defaults(func=_plan)
     return parser
 
 

@@ -105,9 +105,26 @@ FILES: dict[str, tuple[str, str]] = {
     "metrics_of": ("results/metrics/{model}/{split}.{kind}.tsv",
                    "auPRC/AP only (kind probability or a prediction variant), or statistics "
                    "across conditions (kind summary or wilcoxon)"),
+    "reference_metrics": ("results/metrics/reference.{split}.tsv",
+                          "auPRC of the untrained scores (DNase, assays, motif) and, on "
+                          "simulated data, of the true binding, per condition"),
     "figure_pdf": ("results/figures/{name}.pdf", "a figure"),
     "figure_tsv": ("results/figures/{name}.tsv", "the numbers a figure shows"),
     "findings": ("results/findings.tsv", "the paper's claims judged on this run"),
+    # ENCODE-DREAM benchmark
+    "dream_data": ("results/data/dream", "the genome-wide data set: windows tiling the "
+                   "protocol's chromosomes (nettime.data.tiles), a file per track"),
+    "dream_examples": ("results/data/dream/examples.h5",
+                       "the tiles' coordinates and sequence, and the tiling"),
+    "dream_signal": ("results/data/dream/signals/{cell}.{assay}.h5",
+                     "a cell type's assay over the tiles, z-scored like the training split"),
+    "dream_motifs": ("results/data/dream/motifs/{tf}.h5",
+                     "a TF's motif channels over the tiles, z-scored like the training split"),
+    "dream_maxima": ("results/predictions/{model}/dream.maxima.h5",
+                     "a model's predictions over the tiles, reduced to their maximum per block "
+                     "of `step` bp (the per-base predictions are not kept)"),
+    "dream_metrics": ("results/metrics/{model}/dream.tsv",
+                      "auPRC and auROC per condition on the ENCODE-DREAM protocol"),
 }
 
 SIMULATED = f"{RESOURCES}/simulated"

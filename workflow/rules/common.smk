@@ -277,6 +277,29 @@ def new_condition_files(split="test"):
     return files
 
 
+def reference_inputs(wildcards):
+    """The data a split's reference scores read: the supervised conditions' labels, their cell
+    types' tracks and their TFs' motif tracks; on simulated data their true sites."""
+    conditions = supervised_conditions(PROJECT)
+    pairs = [split_condition(c) for c in conditions]
+    cells = {cell for _, cell in pairs}
+    files = input_files(layout.path("data_set", split=wildcards.split), conditions)
+    files += [
+        layout.path("data_signal", split=wildcards.split, cell=cell, assay=assay)
+        for cell, assay in CELL_ASSAYS
+        if cell in cells
+    ]
+    files += [
+        layout.path("data_motifs", split=wildcards.split, tf=tf)
+        for tf in dict.fromkeys(tf for tf, _ in pairs)
+        if tf in PROJECT.config["motifs"]
+    ]
+    out = {"data": files}
+    if SOURCE == "simulated":
+        out["sites"] = [layout.path("simulated_sites", condition=c) for c in conditions]
+    return out
+
+
 # ---- figures ---------------------------------------------------------------------------------
 def figure_input(name):
     """A figure's files and its models' checkpoints: a deleted model is retrained and the

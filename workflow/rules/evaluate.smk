@@ -40,6 +40,8 @@ rule evaluate_probability:
         ),
     log:
         layout.log("metrics/{model}/{split}.probability"),
+    benchmark:
+        layout.benchmark("evaluate_probability/{model}.{split}")
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -69,6 +71,8 @@ rule evaluate_variant:
         ),
     log:
         layout.log("metrics/{model}/{split}.{variant}"),
+    benchmark:
+        layout.benchmark("evaluate_variant/{model}.{split}.{variant}")
     wildcard_constraints:
         variant=r"(?!summary$|wilcoxon$)[A-Za-z0-9_-]+",
     conda:
@@ -95,6 +99,8 @@ rule summarize_metrics:
         ),
     log:
         layout.log("metrics/{model}/{split}.summary"),
+    benchmark:
+        layout.benchmark("summarize_metrics/{model}.{split}")
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -103,3 +109,27 @@ rule summarize_metrics:
         runtime=10,
     script:
         "../scripts/summarize_metrics.py"
+
+
+rule reference_scores:
+    # What each supervised condition's inputs score untrained (and, simulated, the true
+    # binding): the level a model must beat before any of its verdicts means something. New
+    # conditions are left out, so that adding one redraws no figure of the panel.
+    input:
+        unpack(reference_inputs),
+    output:
+        table=layout.path("reference_metrics", split="{split}"),
+    log:
+        layout.log("metrics/reference.{split}"),
+    benchmark:
+        layout.benchmark("reference_scores/{split}")
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        conditions=supervised_conditions(PROJECT),
+    script:
+        "../scripts/reference_scores.py"

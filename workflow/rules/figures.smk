@@ -28,6 +28,8 @@ for name, (figure, plan) in FIGURES.items():
             ),
         log:
             layout.log(f"figures/{name}"),
+        benchmark:
+            layout.benchmark(f"figure/{name}")
         conda:
             "../envs/plots.yaml"
         threads: 1
@@ -57,6 +59,8 @@ rule findings:
         ),
     log:
         layout.log("figures/findings"),
+    benchmark:
+        layout.benchmark("findings/findings")
     conda:
         "../envs/plots.yaml"
     threads: 1

@@ -44,6 +44,7 @@ rule denovo_motifs:
                 "engine",
                 "flank",
                 "min_length",
+                "max_length",
                 "e_value_threshold",
                 "nmotifs",
                 "seed",

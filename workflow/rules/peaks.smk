@@ -52,6 +52,8 @@ rule labels:
         ],
     log:
         layout.log("labels/{condition}"),
+    benchmark:
+        layout.benchmark("labels/{condition}")
     conda:
         "../envs/data.yaml"
     threads: 1

@@ -61,6 +61,8 @@ rule simulate_condition:
         sites=layout.path("simulated_sites", condition="{condition}"),
     log:
         layout.log("simulate/condition/{condition}"),
+    benchmark:
+        layout.benchmark("simulate_condition/{condition}")
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -146,6 +148,8 @@ rule simulate_portal:
         ],
     log:
         layout.log("simulate/portal"),
+    benchmark:
+        layout.benchmark("simulate_portal/portal")
     conda:
         "../envs/data.yaml"
     threads: 1

@@ -40,6 +40,8 @@ rule export_embeddings:
         layout.path("model_embeddings", model="{model}"),
     log:
         layout.log("models/{model}.embeddings"),
+    benchmark:
+        layout.benchmark("export_embeddings/{model}")
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -120,6 +122,8 @@ rule track:
         layout.path("track", model="{model}", condition="{condition}"),
     log:
         layout.log("tracks/{model}.{condition}"),
+    benchmark:
+        layout.benchmark("track/{model}.{condition}")
     conda:
         "../envs/torch.yaml"
     threads: 1

@@ -204,6 +204,10 @@ class DataSet:
                             f"labels for condition {condition!r}")[label_set][start:stop]
         return np.unpackbits(packed, axis=1, count=self.length)
 
+    def has_signal(self, cell_type: str, assay: str) -> bool:
+        """Whether the data set holds the (cell type, assay) track."""
+        return (self._root / signal_file(cell_type, assay)).exists()
+
     def read_signal(self, cell_type: str, assay: str, start: int = 0,
                     stop: int | None = None) -> np.ndarray:
         """float32 (m, L) z-scored signal of a (cell type, assay)."""

@@ -5,7 +5,7 @@ Sequences (each written as FASTA, records named ``chrom:start-end``):
 
 - **predicted sites**: the condition's rows of a called-sites BED4 (chrom, start, end,
   condition; ``results/calls/{model}/{split}.{method}.bed``), sites shorter than
-  ``min_length`` widened to it around their centre;
+  ``min_length`` widened to it and those longer than ``max_length`` cut to it, around their centre;
 - **ChIP-seq peaks**: the summit +- ``flank`` bases of each conserved peak (``2 * flank + 1``
   bases centred on the summit base; narrowPeak column 10 is the summit's offset from the start,
   -1 meaning none, then the peak's midpoint is used), on the chromosomes of the split;
@@ -21,6 +21,7 @@ under predicted sites with the top significant motif under peaks (TOMTOM) and ea
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Mapping
@@ -32,7 +33,14 @@ import pandas as pd
 from nettime import layout
 from nettime.data.genome import Genome
 from nettime.data.peaks import read_bed, union_intervals
-from nettime.files import DataError, PathLike, atomic_output, open_text
+from nettime.files import (
+    DataError,
+    PathLike,
+    atomic_output,
+    bed_interval,
+    bed_rows,
+    narrowpeak_rows,
+)
 from nettime.motifs.compare import best_jaspar_match, compare_motifs
 from nettime.motifs.discovery import DiscoveredMotif, background_frequencies
 from nettime.motifs.shuffle import decode
@@ -44,18 +52,15 @@ from nettime.motifs.streme import (
     write_streme_meme,
 )
 
+LOG = logging.getLogger(__name__)
 INTERVAL_COLUMNS = ["chrom", "start", "end"]
 #: The sequence sets (:data:`nettime.layout.DENOVO_SETS`) and how tables name them.
 SETS = dict(zip(layout.DENOVO_SETS, ("predicted sites", "ChIP-seq peaks"), strict=True))
 
 
 def read_sites(path: PathLike, condition: str) -> pd.DataFrame:
-    """The sites of one condition in a called-sites BED4 (chrom, start, end, condition).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns chrom (str), start, end (int64), in file order.
+    """The sites of one condition in a called-sites BED4 (chrom, start, end, condition), as
+    columns chrom (str), start, end (int64), in file order.
 
     Raises
     ------
@@ -63,24 +68,13 @@ def read_sites(path: PathLike, condition: str) -> pd.DataFrame:
         Naming the file, line and field of a malformed row.
     """
     rows = []
-    with open_text(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip() or line.startswith(("#", "track", "browser")):
-                continue
-            fields = line.rstrip("\r\n").split("\t")
-            if len(fields) < 4:
-                raise DataError(f"{path}:{number}: expected 4 tab-separated fields (chrom, "
-                                f"start, end, condition), found {len(fields)}")
-            try:
-                start, end = int(fields[1]), int(fields[2])
-            except ValueError:
-                raise DataError(f"{path}:{number}: fields 'start' and 'end' must be integers, "
-                                f"got {fields[1]!r} and {fields[2]!r}") from None
-            if not 0 <= start < end:
-                raise DataError(f"{path}:{number}: field 'start' ({start}) must be >= 0 and "
-                                f"less than field 'end' ({end})")
-            if fields[3] == condition:
-                rows.append((fields[0], start, end))
+    for where, fields in bed_rows(path):
+        if len(fields) < 4:
+            raise DataError(f"{where}: expected 4 tab-separated fields (chrom, start, end, "
+                            f"condition), found {len(fields)}")
+        start, end = bed_interval(fields, where)
+        if fields[3] == condition:
+            rows.append((fields[0], start, end))
     return _frame(rows)
 
 
@@ -98,29 +92,18 @@ def read_summits(path: PathLike) -> pd.DataFrame:
         Naming the file, line and field of a malformed row or a summit outside its peak.
     """
     rows = []
-    with open_text(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip() or line.startswith(("#", "track", "browser")):
-                continue
-            fields = line.rstrip("\r\n").split("\t")
-            if len(fields) != 10:
-                raise DataError(f"{path}:{number}: expected 10 tab-separated narrowPeak fields, "
-                                f"found {len(fields)}")
-            try:
-                start, end, offset = int(fields[1]), int(fields[2]), int(fields[9])
-            except ValueError:
-                raise DataError(f"{path}:{number}: fields 'start', 'end' and 'peak' (10) must "
-                                f"be integers, got {fields[1]!r}, {fields[2]!r}, "
-                                f"{fields[9]!r}") from None
-            if not 0 <= start < end:
-                raise DataError(f"{path}:{number}: field 'start' ({start}) must be >= 0 and "
-                                f"less than field 'end' ({end})")
-            if offset == -1:
-                offset = (end - start) // 2
-            if not 0 <= offset < end - start:
-                raise DataError(f"{path}:{number}: field 'peak' ({offset}) is not an offset "
-                                f"inside the peak (0..{end - start - 1}, or -1)")
-            rows.append((fields[0], start, end, start + offset))
+    for where, fields, start, end in narrowpeak_rows(path):
+        try:
+            offset = int(fields[9])
+        except ValueError:
+            raise DataError(f"{where}: field 'peak' (10) must be an integer, got "
+                            f"{fields[9]!r}") from None
+        if offset == -1:
+            offset = (end - start) // 2
+        if not 0 <= offset < end - start:
+            raise DataError(f"{where}: field 'peak' ({offset}) is not an offset inside the peak "
+                            f"(0..{end - start - 1}, or -1)")
+        rows.append((fields[0], start, end, start + offset))
     frame = pd.DataFrame(rows, columns=[*INTERVAL_COLUMNS, "summit"])
     return frame.astype({"chrom": str, "start": np.int64, "end": np.int64, "summit": np.int64})
 
@@ -141,16 +124,23 @@ def _clip(frame: pd.DataFrame, sizes: Mapping[str, int], what: str) -> pd.DataFr
     return out[out["end"] > out["start"]].reset_index(drop=True)
 
 
-def widen_sites(sites: pd.DataFrame, min_length: int = 30) -> pd.DataFrame:
-    """Sites shorter than ``min_length`` widened to it around their centre (``(start + end)
-    // 2``, the extra base on the right for odd growth); longer sites unchanged."""
+def widen_sites(sites: pd.DataFrame, min_length: int = 30,
+                max_length: int | None = None) -> pd.DataFrame:
+    """Sites shorter than ``min_length`` widened to it, and sites longer than ``max_length``
+    cut to it, around their centre (``(start + end) // 2``, the extra base on the right for
+    odd lengths); the others unchanged. Long calls (merged over neighbouring windows) would
+    otherwise swamp the search with sequence far from any binding site."""
     start = sites["start"].to_numpy(np.int64)
     end = sites["end"].to_numpy(np.int64)
-    short = end - start < min_length
-    new_start = np.where(short, (start + end) // 2 - min_length // 2, start)
+    length = end - start
+    target = np.maximum(length, min_length)
+    if max_length is not None:
+        target = np.minimum(target, max_length)
+    changed = target != length
+    new_start = np.where(changed, (start + end) // 2 - target // 2, start)
     out = sites[INTERVAL_COLUMNS].copy()
     out["start"] = new_start
-    out["end"] = np.where(short, new_start + min_length, end)
+    out["end"] = np.where(changed, new_start + target, end)
     return out
 
 
@@ -254,11 +244,12 @@ def write_interval_fasta(fasta: PathLike, intervals: pd.DataFrame, out: PathLike
 
 
 def write_site_fasta(fasta: PathLike, sites_bed: PathLike, condition: str, out: PathLike,
-                     min_length: int = 30) -> pd.DataFrame:
+                     min_length: int = 30, max_length: int | None = None) -> pd.DataFrame:
     """FASTA of the sequences under the condition's predicted sites (widened to
-    ``min_length``); returns them as :func:`write_interval_fasta` does."""
-    return write_interval_fasta(fasta, widen_sites(read_sites(sites_bed, condition), min_length),
-                                out)
+    ``min_length``, cut to ``max_length``); returns them as :func:`write_interval_fasta`
+    does."""
+    sites = widen_sites(read_sites(sites_bed, condition), min_length, max_length)
+    return write_interval_fasta(fasta, sites, out)
 
 
 def write_peak_fasta(fasta: PathLike, peaks: PathLike, out: PathLike, flank: int = 50,
@@ -317,7 +308,8 @@ def _or_na(value: float | None) -> object:
 
 def denovo_condition(condition: str, fasta: PathLike, sites_bed: PathLike, peaks: PathLike,
                      examples_bed: PathLike, out_dir: PathLike, *, engine: str = "auto",
-                     min_length: int = 30, flank: int = 50, seed: int = 0,
+                     min_length: int = 30, max_length: int = 500, flank: int = 50,
+                     seed: int = 0,
                      e_value_threshold: float = 0.05, nmotifs: int | None = None,
                      minw: int = 8, maxw: int = 15, progress: bool = True,
                      **options: float) -> pd.DataFrame:
@@ -343,8 +335,9 @@ def denovo_condition(condition: str, fasta: PathLike, sites_bed: PathLike, peaks
     Returns
     -------
     pandas.DataFrame
-        The one-row table written to the ``table`` file: condition, engine of each set,
-        sequence counts, each set's top motif (id, consensus, width, nsites, p- and E-value,
+        The one-row table written to the ``table`` file: condition, engine and control of
+        each set (its matched background, or shuffled sequences where sites and peaks leave
+        no room for one), sequence counts, each set's top motif (id, consensus, width, nsites, p- and E-value,
         and the E-value's log10, exact where the E-value underflows to 0)
         and its best JASPAR match (id, name, p-, E-, q-value), TOMTOM of the two top motifs
         (p-, E-, q-value, offset, overlap, orientation; the target is the peaks' motif) and a
@@ -352,12 +345,15 @@ def denovo_condition(condition: str, fasta: PathLike, sites_bed: PathLike, peaks
     """
     paths = denovo_paths(out_dir, condition)
     examples = read_bed(examples_bed)
-    sites = write_site_fasta(fasta, sites_bed, condition, paths["sites_fasta"], min_length)
+    sites = write_site_fasta(fasta, sites_bed, condition, paths["sites_fasta"], min_length,
+                             max_length)
     summits = write_peak_fasta(fasta, peaks, paths["peaks_fasta"], flank,
                                chromosomes=set(examples["chrom"]))
     whole_peaks = read_summits(peaks)[INTERVAL_COLUMNS]
-    avoid = pd.concat([read_sites(sites_bed, condition), whole_peaks, sites[INTERVAL_COLUMNS],
-                       summits[INTERVAL_COLUMNS]], ignore_index=True)
+    # The sites as searched (cut to max_length), not the raw calls: a model that calls most
+    # of the genome would otherwise leave no room for a background.
+    avoid = pd.concat([whole_peaks, sites[INTERVAL_COLUMNS], summits[INTERVAL_COLUMNS]],
+                      ignore_index=True)
     row: dict[str, object] = {"condition": condition,
                               "e_value_threshold": e_value_threshold}
     tops: dict[str, DiscoveredMotif | None] = {}
@@ -365,15 +361,27 @@ def denovo_condition(condition: str, fasta: PathLike, sites_bed: PathLike, peaks
     for offset, key in enumerate(SETS):
         primary = sites if key == "sites" else summits
         lengths = (primary["end"] - primary["start"]).to_numpy(np.int64)
-        background = write_background_fasta(fasta, examples_bed, lengths, avoid,
-                                            paths[f"{key}_background"], seed=seed + offset)
+        control: list[str] | None
+        try:
+            background = write_background_fasta(fasta, examples_bed, lengths, avoid,
+                                                paths[f"{key}_background"], seed=seed + offset)
+            control = background["sequence"].tolist()
+            row[f"{key}_control"] = "matched background"
+        except DataError as error:
+            # Sites and peaks cover the examples: the engine's shuffled sequences are the
+            # only control left. Say so in the table rather than fail the figure.
+            LOG.warning("%s: %s; %s searched against shuffled sequences instead",
+                        condition, error, SETS[key])
+            write_fasta([], paths[f"{key}_background"], names=[])
+            control = None
+            row[f"{key}_control"] = "shuffled (no room for a matched background)"
         motifs: list[DiscoveredMotif] = []
         if len(primary) >= 2:
-            motifs = discover(primary["sequence"].tolist(), background["sequence"].tolist(),
-                              engine=engine, nmotifs=nmotifs, minw=minw, maxw=maxw, seed=seed,
+            motifs = discover(primary["sequence"].tolist(), control, engine=engine,
+                              nmotifs=nmotifs, minw=minw, maxw=maxw, seed=seed,
                               progress=progress, **options)
-        write_streme_meme(motifs, paths[f"{key}_meme"],
-                          background=background_frequencies(background["sequence"].tolist()))
+        frequencies = background_frequencies(control or primary["sequence"].tolist())
+        write_streme_meme(motifs, paths[f"{key}_meme"], background=frequencies)
         top = next((m for m in motifs if m.significant(e_value_threshold)), None)
         tops[key] = top
         row[f"{key}_n_sequences"] = len(primary)

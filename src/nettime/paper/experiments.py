@@ -157,8 +157,8 @@ def random_at_training_models(project: Project) -> dict[str, dict[str, Any]]:
             for mode in experiments["random_at_training"]}
 
 
-#: Baseline kinds the experiments may name, and the feature set each one's inputs correspond to
-#: (for the tables; the baselines choose their own inputs).
+#: Baseline kinds the experiments may name, and the feature set of the inputs each one reads
+#: (its spec's feature set: the workflow declares the data files of a model from it).
 BASELINES = {"leopard": "Seq+DNase", "catchitt": "Seq+DNase+TF", "deepbind": "Seq"}
 #: The NetTIME model the baselines are compared with (Seq+DNase in the paper).
 COMPARISON_MODEL = "fig3b_seq_dnase"
@@ -176,7 +176,7 @@ def baseline_models(project: Project) -> dict[str, dict[str, Any]]:
                                       feature_set=section.get("feature_set", "Seq+DNase"))}
     for kind in BASELINES:
         if kind in section:
-            out[kind] = {"kind": kind, "feature_set": base_raw["feature_set"],
+            out[kind] = {"kind": kind, "feature_set": BASELINES[kind],
                          "conditions": supervised_conditions(project), "predict": "trained",
                          **copy.deepcopy(section[kind] or {})}
     return out

@@ -21,23 +21,29 @@ workflow.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from nettime import layout
 from nettime.config import ConfigError, Problem, Project
 from nettime.files import PathLike
+from nettime.layout import FIGURE_SPLIT
 from nettime.models.registry import ModelSpec, model_specs
 from nettime.paper import draw, findings
 from nettime.paper.declare import Claim, Figure, FigurePlan
 from nettime.paper.figures_baselines import FIG3B, FIG3C, FIG4_5, TABLE4_1
+from nettime.paper.figures_dream import FIG3D
 from nettime.paper.figures_motifs import FIG6B
-from nettime.paper.figures_supervised import FIG2, FIG3A, FIG4A, FIG4B, FIG4C, FIG7
+from nettime.paper.figures_supervised import FIG2, FIG3A, FIG4A, FIG4B, FIG4C, FIG7, REFERENCE
 from nettime.paper.figures_transfer import FIG4_7C, FIG5B, FIG6A, FIGS5AC, FIGS5BD
 
 #: Every figure, in the order of the paper (and of the findings table).
-FIGURES: tuple[Figure, ...] = (FIG2, FIG3A, TABLE4_1, FIG3B, FIG3C, FIG4_5, FIG4A, FIG4B, FIG4C,
-                               FIG5B, FIGS5AC, FIGS5BD, FIG4_7C, FIG6A, FIG6B, FIG7)
+FIGURES: tuple[Figure, ...] = (
+    REFERENCE, FIG2, FIG3A, TABLE4_1, FIG3B, FIG3C, FIG3D, FIG4_5, FIG4A, FIG4B, FIG4C,
+    FIG5B, FIGS5AC, FIGS5BD, FIG4_7C, FIG6A, FIG6B, FIG7)
 
 
 # ---- what the workflow asks of the registry ------------------------------------------------------
@@ -49,11 +55,22 @@ def figure_by_key(key: str) -> Figure:
     raise KeyError(f"no figure {key!r}; figures: {', '.join(f.key for f in FIGURES)}")
 
 
+#: The key of a plan's files that holds the reference table (see :func:`plan_figures`).
+REFERENCE_FILES = "reference"
+
+
 def plan_figures(project: Project) -> dict[str, tuple[Figure, FigurePlan]]:
-    """Every figure file this configuration makes: name -> (declaration, plan)."""
+    """Every figure file this configuration makes: name -> (declaration, plan).
+
+    Every figure but the reference itself also reads the reference table
+    (``files["reference"]``): its TSV carries the untrained scores of its conditions beside its
+    own numbers (:func:`draw_figure`)."""
     out: dict[str, tuple[Figure, FigurePlan]] = {}
+    reference = layout.path("reference_metrics", split=FIGURE_SPLIT)
     for figure in FIGURES:
         for plan in figure.plan(project):
+            if figure is not REFERENCE:
+                plan = replace(plan, files={**plan.files, REFERENCE_FILES: reference})
             out[plan.name] = (figure, plan)
     return out
 
@@ -104,8 +121,45 @@ def caption(figure: Figure, plan: FigurePlan) -> str:
 
 def draw_figure(key: str, files: Mapping[str, Any], params: Mapping[str, Any], pdf: PathLike,
                 tsv: PathLike) -> pd.DataFrame:
-    """Draw a planned figure of declaration ``key`` (what the figure rules run)."""
-    return figure_by_key(key).draw(files, params, pdf, tsv)
+    """Draw a planned figure of declaration ``key`` (what the figure rules run); the TSV gets
+    the reference rows of the figure's conditions (columns ``reference``, ``condition``,
+    ``reference_auprc``: the untrained scores, and on simulated data the oracle)."""
+    files = dict(files)
+    reference = files.pop(REFERENCE_FILES, None)
+    numbers = figure_by_key(key).draw(files, params, pdf, tsv)
+    if reference is None:
+        return numbers
+    table = pd.read_csv(reference, sep="\t")
+    table = table[(table["metric"] == "auprc") & (table["resolution"] == 1)]
+    # The figure's conditions: those named anywhere in its numbers (a condition or a group
+    # column), else every condition (a figure of summaries only).
+    named = {value for column in numbers.columns if numbers[column].dtype.kind in "OUS"
+             or isinstance(numbers[column].dtype, (pd.StringDtype, pd.CategoricalDtype))
+             for value in numbers[column].dropna().unique() if isinstance(value, str)}
+    if named & set(table["condition"]):
+        table = table[table["condition"].isin(named)]
+    rows = pd.DataFrame({"reference": table["method"], "condition": table["condition"],
+                         "reference_auprc": table["value"]})
+    numbers = pd.concat([numbers, rows], ignore_index=True)
+    draw.write_numbers(numbers, tsv)
+    return numbers
+
+
+def figure_numbers(path: PathLike) -> pd.DataFrame:
+    """A figure's numbers as its draw function returned them (without the reference rows)."""
+    numbers = pd.read_csv(path, sep="\t")
+    if "reference" in numbers:
+        numbers = numbers[numbers["reference"].isna()].drop(
+            columns=["reference", "reference_auprc"]).reset_index(drop=True)
+        if numbers["condition"].isna().all():  # added with the reference rows only
+            numbers = numbers.drop(columns=["condition"])
+        # Integer columns read as float where the reference rows left them empty.
+        for column in numbers.columns:
+            values = numbers[column]
+            if (values.dtype.kind == "f" and values.notna().all()
+                    and np.array_equal(values, np.round(values))):
+                numbers[column] = values.astype(np.int64)
+    return numbers
 
 
 def write_findings(planned: Mapping[str, Mapping[str, Any]], numbers: Mapping[str, PathLike],
@@ -127,7 +181,7 @@ def write_findings(planned: Mapping[str, Mapping[str, Any]], numbers: Mapping[st
         figure = figure_by_key(record["key"])
         plan = FigurePlan(name, dict(record["files"]), tuple(record["models"]),
                           dict(record["params"]))
-        rows += figure.claims(plan, pd.read_csv(numbers[name], sep="\t"))
+        rows += figure.claims(plan, figure_numbers(numbers[name]))
     table = findings.findings_table(rows)
     draw.write_numbers(table, out)
     return table

@@ -121,10 +121,9 @@ def _plan(project: Project) -> list[FigurePlan]:
 
 def claim_row(claim_id: str, claim: str, measured: str, p_value: float, paper: str,
               criterion: str, holds: bool) -> Claim:
-    """A findings row of Fig 6b (the columns of :data:`nettime.paper.findings.COLUMNS`)."""
-    values = [claim_id, claim, "Fig 6b", measured, p_value, paper, criterion,
-              "yes" if holds else "no"]
-    return dict(zip(findings.COLUMNS, values, strict=True))
+    """A findings row of Fig 6b (:func:`nettime.paper.findings.claim_row`)."""
+    return findings.claim_row(claim_id, claim, "Fig 6b", measured, p_value, paper, criterion,
+                              holds)
 
 
 def _number(value: Any) -> float:

@@ -1,5 +1,7 @@
-"""The figures of the paper's supervised results, declared once each: Fig 2 (multitask
-learning), Fig 3a / Table 4.1 (input features), Fig 4 (embeddings), Fig 7 (binary calls)."""
+"""The figures of the paper's supervised results, declared once each: the reference (what the
+base model scores against its untrained inputs: the check every verdict needs), Fig 2
+(multitask learning), Fig 3a / Table 4.1 (input features), Fig 4 (embeddings), Fig 7 (binary
+calls)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import pandas as pd
 from nettime import layout
 from nettime.config import Project
 from nettime.layout import FIGURE_SPLIT, RANDOM_EMBEDDING_VARIANTS
+from nettime.models.registry import model_specs, predictable
 from nettime.paper import draw, findings
 from nettime.paper.declare import (
     Claim,
@@ -30,6 +33,47 @@ from nettime.paper.experiments import (
     stl_name,
     training_variant_model,
 )
+
+# ---- reference: the base model against its free inputs -------------------------------------------
+
+#: Arms of the reference figure: label -> method of the reference table.
+FREE_ARMS = {"DNase z-score": "dnase", "sum of assays": "assays_sum", "motif channel": "motif"}
+ORACLE_ARM = "oracle (true binding)"
+
+
+def _plan_reference(project: Project) -> list[FigurePlan]:
+    if not experiments_section(project):
+        return []
+    model = base_model(project)[0]
+    reference = layout.path("reference_metrics", split=FIGURE_SPLIT)
+    conditions = predictable(model_specs(project), model)
+    arms = {"NetTIME (base model)": probability_metrics(model),
+            **dict.fromkeys(FREE_ARMS, reference)}
+    methods = dict(FREE_ARMS)
+    if project.source == "simulated":
+        arms[ORACLE_ARM] = reference
+        methods[ORACLE_ARM] = "oracle"
+    return [FigurePlan(name="reference_free_signal", files={"arms": arms}, models=(model,),
+                       params={"conditions": conditions, "methods": methods,
+                               "tests": [["NetTIME (base model)", arm] for arm in FREE_ARMS],
+                               "title": "Base model vs its untrained inputs",
+                               "note": "untrained: the input channel itself as the score"})]
+
+
+REFERENCE = Figure(
+    key="reference", title="Reference: what the inputs give for free",
+    caption="""**Reference: the base model against its untrained inputs.** Per condition, the
+test auPRC at 1 bp of the base model and of scores that need no training: the cell type's DNase
+z-score, the sum of its assays' z-scores, and the TF's motif channel (the larger strand); on
+simulated data also an oracle that knows the true binding (each base scores the occupancy of
+the strongest true site within 150 bp), which the peak caller's noise keeps below 1. A model
+at the level of its best untrained input has learned nothing it was not handed: while it is
+there, the findings table marks every other verdict "not meaningful".""",
+    plan=_plan_reference, draw=draw.draw_transfer,
+    claims=lambda plan, numbers: [findings.learned_beyond_free_signal(
+        numbers, "NetTIME (base model)", list(FREE_ARMS),
+        ORACLE_ARM if ORACLE_ARM in plan.files["arms"] else None)])
+
 
 # ---- Fig 2: multitask vs single-task ------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from typing import Any
 
 from nettime.config import ConfigError, Problem, Project, split_condition
 from nettime.paper.experiments import (
+    BASELINES,
     base_model,
     supervised_conditions,
     training_variant_model,
@@ -166,7 +167,7 @@ def transfer_models(project: Project) -> dict[str, dict[str, Any]]:
     baselines = (project.config.get("experiments") or {}).get("baselines") or {}
     for kind in transfer_baselines(project):
         out[baseline_transfer_name(kind)] = {
-            "kind": kind, "feature_set": base_raw["feature_set"], "conditions": train,
+            "kind": kind, "feature_set": BASELINES[kind], "conditions": train,
             "predict": targets, **copy.deepcopy(baselines[kind] or {})}
     return out
 

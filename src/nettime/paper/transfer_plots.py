@@ -1,6 +1,7 @@
-"""Transfer-learning figures: per-condition auPRC of several prediction strategies ("arms") on
-the same target conditions (Fig 5b, Supp Fig S5, thesis Fig 4.7, Fig 6a), with paired one-sided
-Wilcoxon tests between named pairs of arms.
+"""Per-condition auPRC of several prediction strategies ("arms") on the same target conditions
+(the transfer figures Fig 5b, Supp Fig S5, thesis Fig 4.7, Fig 6a, and the reference figure of
+the base model against its untrained inputs), with paired one-sided Wilcoxon tests between
+named pairs of arms.
 
 :func:`read_arms` builds the tidy table from the metric TSVs (an arm's scores may come from one
 table holding every target, or from one table per target: a model fine-tuned per condition);
@@ -24,7 +25,9 @@ from nettime.paper.plots import format_p, pyplot, save_figure
 ARM_COLOURS = (("Supervised", "#555555"), ("Embedding Transfer", "#1b6ca8"),
                ("Trained Embedding", "#1b6ca8"), ("Average Train", "#e07b39"),
                ("No Embedding", "#6a9e3f"), ("Random Embedding", "#8e6bb5"),
-               ("Catchitt", "#c9a227"), ("Leopard", "#a33b3b"))
+               ("Catchitt", "#c9a227"), ("Leopard", "#a33b3b"), ("NetTIME", "#1b6ca8"),
+               ("DNase", "#b5b5b5"), ("sum of assays", "#8c8c8c"), ("motif", "#d9b38c"),
+               ("oracle", "#333333"))
 
 
 def _colour(arm: str) -> str:
