@@ -14,6 +14,21 @@ from nettime.data.motif_features import motif_channels
 
 SIZES = {"chr1": 24000, "chr2": 16000, "chr3": 12000}
 
+#: Test modules that run the workflow for minutes, longest first. They are collected first so
+#: that pytest-xdist (`--dist loadfile --no-loadscope-reorder`, which hands each worker two
+#: modules to start with) starts them at once on different workers: the figures build beside the
+#: kill-and-restart run, then the de novo motifs' build and the SLURM cluster.
+LONG_MODULES = ["test_figures_workflow.py", "test_interrupted_runs.py", "test_denovo.py",
+                "test_slurm.py", "test_training_workflow.py", "test_simulate.py",
+                "test_encode_workflow.py", "test_dataset.py", "test_data_workflow.py"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long workflow modules first (in LONG_MODULES' order), the others after them as found."""
+    rank = {name: i for i, name in enumerate(LONG_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 
 def write_fasta(path: Path, sizes: dict[str, int], rng: np.random.Generator,
                 n_runs: dict[str, tuple[int, int]] | None = None) -> None:
