@@ -34,6 +34,8 @@ SETTINGS: dict[str, dict] = {
     "lr1e-2": {"budget": {"lr": 1e-2}},
     "width16": {"sizes": {"embedding_dim": 16}},
     "batch64": {"budget": {"batch_size": 64}},
+    "steps40": {"budget": {"steps": 40, "eval_every": 20}},
+    "steps150": {"budget": {"steps": 150, "eval_every": 50}},
     "steps600": {"budget": {"steps": 600, "eval_every": 100}},
     "lr3e-3_steps600": {"budget": {"lr": 3e-3, "steps": 600, "eval_every": 100}},
     "steps2400": {"budget": {"steps": 2400, "eval_every": 200}},

@@ -14,6 +14,8 @@ quote is an ordinary character), lines at newlines only. The configuration is YA
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import json
 import os
@@ -140,16 +142,29 @@ def schema_dir() -> Path:
     )
 
 
+#: libyaml's parser where PyYAML was built with it (several times faster than the pure-Python one).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.cache
+def _parsed_schema(path: Path) -> dict[str, Any]:
+    with open(path) as handle:
+        return yaml.load(handle, Loader=_YAML_LOADER)
+
+
 def load_schema(name: str) -> dict[str, Any]:
-    with open(schema_dir() / f"{name}.schema.yaml") as handle:
-        return yaml.safe_load(handle)
+    """The JSON schema ``workflow/schemas/{name}.schema.yaml`` (a copy: callers may change it).
+
+    Parsed once per process: one Snakemake start validates the configuration several times.
+    """
+    return copy.deepcopy(_parsed_schema(schema_dir() / f"{name}.schema.yaml"))
 
 
 def _fill_defaults(instance: dict[str, Any], schema: dict[str, Any]) -> None:
     """Fill ``default`` values of object properties, recursively, in place."""
     for key, sub in schema.get("properties", {}).items():
         if key not in instance and "default" in sub:
-            instance[key] = _copy(sub["default"])
+            instance[key] = copy.deepcopy(sub["default"])
         if isinstance(instance.get(key), dict) and sub.get("type") == "object":
             _fill_defaults(instance[key], sub)
 
@@ -162,8 +177,6 @@ def schema_defaults() -> dict[str, Any]:
     return defaults
 
 
-def _copy(value: Any) -> Any:
-    return yaml.safe_load(yaml.safe_dump(value))
 
 
 # --------------------------------------------------------------------------------------------
