@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pybedtools
 
 from nettime.data.genome import Genome, read_blacklist, split_regions, unknown_chromosome_message
 from nettime.files import DataError, atomic_output, narrowpeak_rows, read_chrom_sizes
+
+if TYPE_CHECKING:
+    import pybedtools
 
 BED_COLUMNS = ["chrom", "start", "end"]
 
@@ -138,6 +141,10 @@ def merge_peaks(peaks: pd.DataFrame, min_overlap: int = 200,
 
 
 def _bedtool(frame: pd.DataFrame) -> pybedtools.BedTool:
+    # Imported here: importing pybedtools costs a fraction of a second, and most jobs that use
+    # this module (and Snakemake, through the figure registry) never call bedtools.
+    import pybedtools
+
     text = "".join(f"{c}\t{s}\t{e}\n" for c, s, e in
                    zip(frame["chrom"], frame["start"], frame["end"], strict=True))
     return pybedtools.BedTool(text, from_string=True)
@@ -156,6 +163,8 @@ def filter_regions(intervals: pd.DataFrame, regions: pd.DataFrame) -> pd.DataFra
     """
     if len(intervals) == 0 or len(regions) == 0:
         return sort_intervals(intervals.iloc[:0])
+    import pybedtools
+
     try:
         kept = _frame(_bedtool(intervals).intersect(_bedtool(regions), u=True, f=1.0))
     finally:
