@@ -12,13 +12,16 @@ hypergeometric tail is ~1000 times slower, too slow for tens of thousands of wor
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
 
 #: Relative size of a tail term below which the summation stops.
 _TOLERANCE = 1e-15
 
 
 def _log_choose(n: np.ndarray, k: np.ndarray) -> np.ndarray:
+    # Imported here: scipy.special takes a good part of a second to import, and this module is
+    # reached from the figure registry that every Snakemake start reads.
+    from scipy.special import gammaln
+
     return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
 
 
