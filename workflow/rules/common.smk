@@ -341,3 +341,12 @@ def all_targets():
     targets += new_condition_files("test")
     targets += figure_files()
     return targets
+
+
+def stop_scheduler_timers():
+    """Cancel the timers Snakemake's scheduler left waiting, so the process exits at once."""
+    import threading
+
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
