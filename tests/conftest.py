@@ -29,7 +29,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
-
 def write_fasta(path: Path, sizes: dict[str, int], rng: np.random.Generator,
                 n_runs: dict[str, tuple[int, int]] | None = None) -> None:
     with open(path, "w") as handle:
