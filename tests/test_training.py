@@ -130,6 +130,22 @@ def test_a_killed_run_resumes_to_the_same_weights(tmp_path):
         assert torch.equal(best_b["state_dict"][key], value), key
 
 
+def test_a_finished_run_whose_outputs_were_deleted_writes_them_again(tmp_path):
+    # Killed after the last checkpoint, before Snakemake saw the job end: the rerun finds the
+    # run finished and must still leave every output of the rule.
+    run_uninterrupted(tmp_path, epochs=None)
+    log = (tmp_path / "log.tsv").read_text()
+    best = torch.load(tmp_path / "model.pt", weights_only=False)
+    for name in ("model.pt", "log.tsv"):
+        (tmp_path / name).unlink()
+    run_uninterrupted(tmp_path, epochs=None)
+    assert (tmp_path / "log.tsv").read_text() == log
+    again = torch.load(tmp_path / "model.pt", weights_only=False)
+    assert again["step"] == best["step"]
+    for key, value in best["state_dict"].items():
+        assert torch.equal(again["state_dict"][key], value), key
+
+
 def test_a_step_limited_run_resumes_to_the_same_weights(tmp_path):
     reference = run_uninterrupted(tmp_path / "a", epochs=None)
     model = tiny_model()

@@ -227,8 +227,12 @@ class _Run:
         else:
             _say(f"{self.checkpoint_path}: resuming at step {self.state['step']} (epoch "
                  f"{self.state['epoch']}, batch {self.state['batch']})")
+        # Snakemake deletes every output of a job it did not see finish; a run killed after
+        # its last checkpoint has nothing left to do, so its model and log are written here.
         if self.best_weights is not None and not self.best_path.exists():
             self.write_best()
+        if self.state["rows"]:
+            _write_log(self.log_path, self.state["rows"])
 
     def checkpoint(self) -> None:
         with atomic_output(self.checkpoint_path) as tmp:
