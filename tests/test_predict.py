@@ -44,6 +44,50 @@ def test_predict_condition_matches_the_model_in_blocks():
     np.testing.assert_allclose(prob, expected, atol=1e-3)
 
 
+def test_head_of_trunk_is_the_whole_network():
+    model = tiny_model().eval()
+    x = torch.from_numpy(features(n=3))
+    tf, cell = torch.tensor([0, 1, 2]), torch.tensor([1, 0, 1])
+    with torch.no_grad():
+        torch.testing.assert_close(model.head(model.trunk(x), tf, cell), model(x, tf, cell))
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 64])
+def test_conditions_sharing_their_input_predict_as_each_alone(tmp_path, batch_size):
+    """Conditions of one cell type share the trunk, with any number of conditions per pass
+    (fewer or more than the batch), Average Train included; probabilities equal those of each
+    condition predicted alone, and the trunk sees each example once per cell type."""
+    model = tiny_model()
+    x = {"K562": features(n=7, seed=1), "HepG2": features(n=7, seed=2)}
+    conditions = ["JUND.K562", "CTCF.K562", "FOXA1.K562", "JUND.HepG2", "CTCF.HepG2"]
+    average = {"FOXA1.K562": ["K562", "HepG2"]}
+    trunk_rows = []
+    trunk = model.trunk
+    model.trunk = lambda features: trunk_rows.append(len(features)) or trunk(features)
+
+    def predict(name, key):
+        write_predictions(tmp_path / name, model, conditions, 7, L,
+                          lambda tf, cell: (lambda a, b: x[cell][a:b]), "m", "test",
+                          batch_size=batch_size, device="cpu", progress=False,
+                          embedding_cells=average, input_key=key)
+        with h5py.File(tmp_path / name) as h5:
+            return {c: h5[f"prob/{c}"][:].astype(np.float32) for c in conditions}
+
+    alone = predict("alone.h5", None)
+    assert sum(trunk_rows) == 7 * len(conditions)
+    trunk_rows.clear()
+    shared = predict("shared.h5", lambda tf, cell: cell)
+    assert sum(trunk_rows) == 7 * 2  # once per example and cell type
+    for condition in conditions:
+        np.testing.assert_allclose(shared[condition], alone[condition], atol=1e-3,
+                                   err_msg=condition)
+    # Average Train: the mean of the two cell types' embeddings on K562's features.
+    own = [np.concatenate([p for _, p in predict_condition(
+        model, lambda a, b: x["K562"][a:b], 7, 2, c)]) for c in (0, 1)]
+    expected = (own[0].astype(np.float32) + own[1].astype(np.float32)) / 2
+    np.testing.assert_allclose(shared["FOXA1.K562"], expected, atol=2e-3)
+
+
 def test_hdf5_layout_including_a_never_trained_pair(tmp_path):
     model = tiny_model()
     x = features(n=5)

@@ -150,13 +150,21 @@ class BasicBlock(nn.Module):
         With ``rec`` (training on CPU), the BatchNorm / ReLU / Tanh / Dropout results are
         rebuilt in the backward pass from the convolution and GRU outputs instead of being kept.
         """
+        return self.recurrent(self.cnn(x, rec), h0, rec)
+
+    def cnn(self, x: torch.Tensor, rec: Recompute | None = None) -> torch.Tensor:
+        """The residual CNN: (B, 2H, L) -> (B, 2H, L); no embedding enters it."""
         # In-place ReLU / residual add act on BatchNorm outputs, which BatchNorm's backward does
         # not need: the same arithmetic with fewer live activations.
         c1 = self.conv1(x)
         out = mark(rec, self.bn1(c1), bn_then(self.bn1, torch.relu_), c1).relu_()
         c2 = self.conv2(out)
         out = mark(rec, self.bn2(c2), bn_add_relu(self.bn2), c2, x).add_(x).relu_()
-        out = dropout(out, self.dropout_cnn, rec)
+        return dropout(out, self.dropout_cnn, rec)
+
+    def recurrent(self, out: torch.Tensor, h0: torch.Tensor,
+                  rec: Recompute | None = None) -> torch.Tensor:
+        """The bi-GRU from initial states ``h0`` (2, B, H): (B, 2H, L) -> (B, 2H, L)."""
         # cuDNN's GRU is fastest on CUDA; on CPU the fused recurrence avoids per-step autograd.
         if out.is_cuda or not self.fused_gru:
             hid = self.gru(out.transpose(1, 2), h0)[0].transpose(1, 2)
@@ -240,17 +248,36 @@ class NetTIME(nn.Module):
         rec = Recompute() if (self.recompute_activations and self.training
                                and torch.is_grad_enabled() and x.device.type == "cpu") else None
         with rec.hooks() if rec is not None else contextlib.nullcontext():
-            fc = self.input_fc(x).transpose(1, 2)  # (B, 2H, L)
-            # Kept like the blocks' outputs (an input to a convolution and a residual add).
-            out = self.input_bn(fc).relu_()
-            for block in self.blocks:
-                out = block(out, h0, rec)
-            # The decoder's Linear layers act on channels-first (B, C, L) activations as
-            # matmuls, with no transposed copies.
-            dec = _linear_channels(self.dec_fc1, out)  # (B, H, L)
-            out = mark(rec, self.dec_bn(dec), bn_then(self.dec_bn, torch.relu_), dec).relu_()
-            out = dropout(out, self.dec_dropout, rec)
-            return _linear_channels(self.dec_fc2, out).transpose(1, 2)
+            return self._head(self._trunk(x, rec), h0, rec)
+
+    def trunk(self, x: torch.Tensor) -> torch.Tensor:
+        """The part of the network that no embedding enters: the input layer and the first
+        block's convolutions, float32 (B, L, K) -> (B, 2H, L). It depends on the input
+        features alone, so conditions that share them (one cell type's, without motif
+        channels) can share it: ``head(trunk(x), tf, cell)`` equals ``forward(x, tf, cell)``."""
+        return self._trunk(x, None)
+
+    def head(self, trunk: torch.Tensor, tf: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
+        """The rest of the network from :meth:`trunk`'s (B, 2H, L) output and int64 (B,) TF
+        and cell-type indices: float32 (B, L, 2) logits."""
+        return self._head(trunk, self.initial_state(tf, cell), None)
+
+    def _trunk(self, x: torch.Tensor, rec: Recompute | None) -> torch.Tensor:
+        fc = self.input_fc(x).transpose(1, 2)  # (B, 2H, L)
+        # Kept like the blocks' outputs (an input to a convolution and a residual add).
+        out = self.input_bn(fc).relu_()
+        return self.blocks[0].cnn(out, rec)
+
+    def _head(self, out: torch.Tensor, h0: torch.Tensor, rec: Recompute | None) -> torch.Tensor:
+        out = self.blocks[0].recurrent(out, h0, rec)
+        for block in self.blocks[1:]:
+            out = block(out, h0, rec)
+        # The decoder's Linear layers act on channels-first (B, C, L) activations as matmuls,
+        # with no transposed copies.
+        dec = _linear_channels(self.dec_fc1, out)  # (B, H, L)
+        out = mark(rec, self.dec_bn(dec), bn_then(self.dec_bn, torch.relu_), dec).relu_()
+        out = dropout(out, self.dec_dropout, rec)
+        return _linear_channels(self.dec_fc2, out).transpose(1, 2)
 
 
 def _linear_channels(layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,7 @@ predictions file (:mod:`nettime.data.predictions`).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,23 +59,70 @@ def predict_condition(model: NetTIME, read_block: BlockReader, n_examples: int, 
         store).
     """
     cells = [int(cell)] if isinstance(cell, (int, np.integer)) else [int(c) for c in cell]
-    if not cells:
-        raise ValueError("predict_condition: no cell-type index to predict with")
+    for start, (prob,) in predict_shared(model, read_block, n_examples,
+                                         [[(int(tf), c) for c in cells]], batch_size, device,
+                                         amp, cpu_bf16):
+        yield start, prob
+
+
+def predict_shared(model: NetTIME, read_block: BlockReader, n_examples: int,
+                   embeddings: Sequence[Sequence[tuple[int, int]]], batch_size: int = 64,
+                   device: torch.device | str = "cpu", amp: bool = True,
+                   cpu_bf16: bool = False) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """P(bound) per base for several conditions that read the same input features (the
+    conditions of one cell type, without motif channels), block by block.
+
+    The network's trunk (:meth:`NetTIME.trunk`: input layer and first convolutions, where no
+    embedding enters) runs once per example; the rest runs once per example and (TF, cell
+    type) embedding pair, several pairs of an example in one pass, so that the recurrences
+    work on full batches. Each pass holds at most ``batch_size`` example-pairs.
+
+    Parameters
+    ----------
+    model, read_block, n_examples, batch_size, device, amp, cpu_bf16
+        As for :func:`predict_condition`.
+    embeddings
+        Per condition, the (TF index, cell-type index) pairs whose probabilities are averaged
+        (one pair: the condition's own; several: Average Train).
+
+    Yields
+    ------
+    start, probs
+        First example of the block and, per condition, (m, L) float16 probabilities.
+    """
+    pairs = [pair for condition in embeddings for pair in condition]
+    if not pairs or any(not condition for condition in embeddings):
+        raise ValueError("predict_shared: a condition has no embedding pair to predict with")
+    owner = np.repeat(np.arange(len(embeddings)), [len(c) for c in embeddings])
+    # Examples per trunk pass, and pairs per head pass, so that no pass exceeds batch_size.
+    per_trunk = max(1, batch_size // len(pairs))
+    per_head = max(1, batch_size // per_trunk)
     device = torch.device(device)
+    tf_all = torch.tensor([t for t, _ in pairs], dtype=torch.int64, device=device)
+    cell_all = torch.tensor([c for _, c in pairs], dtype=torch.int64, device=device)
     model.eval()
     with torch.inference_mode(), autocast(device, amp, cpu_bf16):
         for start in range(0, n_examples, batch_size):
             stop = min(start + batch_size, n_examples)
-            x = torch.from_numpy(np.ascontiguousarray(read_block(start, stop), np.float32))
-            x = x.to(device)
-            m = stop - start
-            tf_index = torch.full((m,), tf, dtype=torch.int64, device=device)
-            prob = None
-            for c in cells:
-                cell_index = torch.full((m,), c, dtype=torch.int64, device=device)
-                p = torch.softmax(model(x, tf_index, cell_index).float(), dim=-1)[..., 1]
-                prob = p if prob is None else prob + p
-            yield start, (prob / len(cells)).cpu().numpy().astype(np.float16)
+            block = torch.from_numpy(np.ascontiguousarray(read_block(start, stop), np.float32))
+            sums = [torch.zeros(stop - start, block.shape[1], device=device)
+                    for _ in embeddings]
+            for first in range(0, stop - start, per_trunk):
+                x = block[first:first + per_trunk].to(device)
+                m = x.shape[0]
+                trunk = model.trunk(x)
+                for p0 in range(0, len(pairs), per_head):
+                    p1 = min(p0 + per_head, len(pairs))
+                    k = p1 - p0
+                    # Pair-major rows: rows j*m..(j+1)*m-1 are pair p0 + j on the m examples.
+                    logits = model.head(trunk if k == 1 else trunk.repeat(k, 1, 1),
+                                        tf_all[p0:p1].repeat_interleave(m),
+                                        cell_all[p0:p1].repeat_interleave(m))
+                    prob = torch.softmax(logits.float(), dim=-1)[..., 1].view(k, m, -1)
+                    for j in range(k):
+                        sums[owner[p0 + j]][first:first + m] += prob[j]
+            yield start, [(total / len(condition)).cpu().numpy().astype(np.float16)
+                          for total, condition in zip(sums, embeddings, strict=True)]
 
 
 def write_predictions(path: str | Path, model: NetTIME, conditions: Sequence[str],
@@ -83,7 +130,8 @@ def write_predictions(path: str | Path, model: NetTIME, conditions: Sequence[str
                       model_name: str, split: str, batch_size: int = 64,
                       device: str = "auto", amp: bool = True, progress: bool = True,
                       cpu_bf16: bool = False,
-                      embedding_cells: Mapping[str, Sequence[str]] | None = None) -> None:
+                      embedding_cells: Mapping[str, Sequence[str]] | None = None,
+                      input_key: Callable[[str, str], Hashable] | None = None) -> None:
     """Predict every condition and write ``prob/{condition}`` float16 (n_examples, L) to HDF5.
 
     Parameters
@@ -104,27 +152,39 @@ def write_predictions(path: str | Path, model: NetTIME, conditions: Sequence[str
         Condition -> the cell types whose embeddings predict it, the probabilities averaged
         (Average Train: a condition's own input features with the embedding of each cell type
         its TF was trained in); a condition not named uses its own cell type's.
+    input_key
+        ``input_key(tf, cell)``: conditions with equal keys read the same features and are
+        predicted together, sharing the network's trunk (:func:`predict_shared`); None (the
+        default) predicts each condition on its own.
     """
     dev = resolve_device(device)
     model.to(dev)
     pairs = [split_condition(c) for c in conditions]
     tf_idx = vocab_index(model.config.tf_vocab, [t for t, _ in pairs], "TF")
     cell_idx = vocab_index(model.config.cell_vocab, [c for _, c in pairs], "cell type")
+    embeddings: list[list[tuple[int, int]]] = []
+    for condition, ti, ci in zip(conditions, tf_idx, cell_idx, strict=True):
+        cells = (embedding_cells or {}).get(condition)
+        if cells is not None and not cells:
+            raise ValueError(f"{condition}: no cell type's embedding to average over")
+        own = [ci] if cells is None else vocab_index(model.config.cell_vocab, list(cells),
+                                                     "cell type")
+        embeddings.append([(ti, c) for c in own])
+    groups: dict[Hashable, list[int]] = {}
+    for i, (tf, cell) in enumerate(pairs):
+        groups.setdefault(input_key(tf, cell) if input_key is not None else i, []).append(i)
     bar = tqdm(total=n_examples * len(conditions), desc=f"predict {model_name} {split}",
                unit="ex", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     with PredictionsWriter(path, n_examples, length, model_name, split, conditions) as writer:
-        for condition, (tf, cell), ti, ci in zip(conditions, pairs, tf_idx, cell_idx,
-                                                 strict=True):
-            out = writer.create(condition)
-            cells = (embedding_cells or {}).get(condition)
-            if cells is not None:
-                if not cells:
-                    raise ValueError(f"{condition}: no cell type's embedding to average over")
-                ci = vocab_index(model.config.cell_vocab, list(cells), "cell type")
-            for start, prob in predict_condition(model, reader_for(tf, cell), n_examples,
-                                                 ti, ci, batch_size, dev, amp, cpu_bf16):
-                out[start:start + len(prob)] = prob
-                bar.update(len(prob))
+        for members in groups.values():
+            outs = [writer.create(conditions[i]) for i in members]
+            read_block = reader_for(*pairs[members[0]])
+            for start, probs in predict_shared(model, read_block, n_examples,
+                                               [embeddings[i] for i in members], batch_size,
+                                               dev, amp, cpu_bf16):
+                for out, prob in zip(outs, probs, strict=True):
+                    out[start:start + len(prob)] = prob
+                bar.update(len(probs[0]) * len(members))
     bar.close()
 
 
@@ -188,9 +248,14 @@ def predict_split(model_path: str | Path, data_path: str | Path, out_path: str |
         def reader_for(tf: str, cell: str) -> BlockReader:
             return lambda start, stop: data.read_features(feature_set, cell, tf, start, stop)
 
+        # Without motif channels a condition's features are its cell type's alone.
+        def input_key(tf: str, cell: str) -> Hashable:
+            return cell if not feature_set.motifs else (tf, cell)
+
         write_predictions(out_path, model, conditions, data.n_examples, data.length, reader_for,
                           model_name, split, batch_size, device, amp, progress, cpu_bf16,
-                          embedding_cells=embedding_cells if variant else None)
+                          embedding_cells=embedding_cells if variant else None,
+                          input_key=input_key)
 
 
 def predict_with_settings(model_path: str | Path, data_path: str | Path, out_path: str | Path,
