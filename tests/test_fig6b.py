@@ -158,3 +158,32 @@ def test_draw_names_a_missing_table(motif_world, tmp_path: Path):
     with pytest.raises(FigureError, match="gone.tsv: no such de novo motif table"):
         draw_motif_logos(files, motif_world["params"], tmp_path / "f.pdf", tmp_path / "f.tsv")
     assert not (tmp_path / "f.pdf").exists()
+
+
+def test_a_tf_the_world_lacks_is_checked_against_the_family_it_binds(motif_world,
+                                                                    tmp_path: Path):
+    """A new TF of no supervised panel has no planted matrix: the simulator lets it bind the
+    sites of the family whose motif is like its own, and those are the matrices it is
+    compared with. Here JUND is left out of the world, which plants JUN (same family)."""
+    jun = load_jaspar("MA0488.2")
+    ctcf = load_jaspar("MA0139.2")
+    write_meme([Motif("JUN", jun.matrix_id, jun.ppm), Motif("RANDOM", "MA0139.2", ctcf.ppm)],
+               tmp_path / "planted.meme")
+    (tmp_path / "world.json").write_text(json.dumps({"families": {"JUN": 0, "RANDOM": 1}}))
+    files = {**motif_world["files"], "planted": {"meme": str(tmp_path / "planted.meme"),
+                                                 "world": str(tmp_path / "world.json")}}
+    with pytest.raises(FigureError, match=r"planted.meme: no planted motif for TF 'JUND'"):
+        draw_motif_logos(files, motif_world["params"], tmp_path / "f.pdf", tmp_path / "f.tsv")
+    assert not (tmp_path / "f.pdf").exists()
+    params = {**motif_world["params"], "beyond_world_motifs": {"JUND": "MA0492.2"}}
+    draw_motif_logos(files, params, tmp_path / "f.pdf", tmp_path / "f.tsv")
+    jund = pd.read_csv(tmp_path / "f.tsv", sep="\t").set_index("condition").loc["JUND.c1"]
+    assert pd.isna(jund["planted_id"]) and jund["planted_family"] == "JUN"
+    assert pd.isna(jund["sites_planted_p_value"]) and jund["sites_planted_best_tf"] == "JUN"
+    assert jund["sites_recovers_planted"] == "yes"
+    plan = type("Plan", (), {"params": params})()
+    claims = pd.DataFrame(figure_by_key("fig6b").claims(
+        plan, pd.read_csv(tmp_path / "f.tsv", sep="\t"))).set_index("claim_id")
+    row = claims.loc["motif_planted_jund_c1"]
+    assert row["holds"] == "yes" and "family JUND binds (JUN)" in row["claim"]
+    assert "no planted matrix of its own" in row["measured"]

@@ -81,31 +81,54 @@ def planted_motifs(files: Mapping[str, PathLike]) -> tuple[dict[str, Motif], dic
     return motifs, families
 
 
-def family_of(tf: str, planted: Mapping[str, Motif], families: Mapping[str, int]) -> list[str]:
-    """The planted TFs of ``tf``'s motif family (``tf`` itself included), in file order."""
-    return [t for t in planted if t == tf or (tf in families and families.get(t) == families[tf])]
+def family_of(tf: str, planted: Mapping[str, Motif], families: Mapping[str, int],
+              motif: Motif | None = None) -> list[str]:
+    """The planted TFs of ``tf``'s motif family (``tf`` itself included), in file order.
+
+    A TF beyond the simulated world (a ``new`` row's TF of no supervised panel) has no planted
+    matrix: the simulator lets it bind the sites of the family of the world TF whose motif is
+    most like its own (``motif``, from the configuration's motif table), and that family is
+    returned.
+
+    Raises
+    ------
+    FigureError
+        For a TF beyond the world without its motif, or whose motif is like no planted one.
+    """
+    if tf in planted:
+        return [t for t in planted
+                if t == tf or (tf in families and families.get(t) == families[tf])]
+    from nettime.sources.simulate.common import new_tf_family
+
+    family = None if motif is None else new_tf_family(motif, dict(planted), dict(families))
+    if family is None:
+        raise FigureError(f"no planted motif for TF {tf!r} (planted: "
+                          f"{', '.join(sorted(planted))}), and "
+                          + ("no motif of its own in the configuration" if motif is None
+                             else f"its motif {motif.matrix_id} is like none of them"))
+    return [t for t in planted if families.get(t) == family]
 
 
 def compare_with_planted(motif: Motif, tf: str, planted: Mapping[str, Motif],
-                         families: Mapping[str, int], where: str) -> dict[str, object]:
+                         family: list[str]) -> dict[str, object]:
     """TOMTOM of a discovered motif against the planted matrix of ``tf`` and of each TF of its
-    motif family (the simulator lets a TF bind its family's sites).
+    motif ``family`` (:func:`family_of`; the simulator lets a TF bind its family's sites).
 
     Returns
     -------
     dict
-        ``planted_p_value``, ``planted_q_value`` (against the TF's own matrix) and
-        ``planted_best_tf``, ``planted_best_p_value``, ``planted_best_q_value`` (the family
-        matrix with the smallest q-value, the TF's own included).
+        ``planted_p_value``, ``planted_q_value`` (against the TF's own matrix; missing for a
+        TF beyond the world, which has none) and ``planted_best_tf``,
+        ``planted_best_p_value``, ``planted_best_q_value`` (the family matrix with the
+        smallest q-value, the TF's own included).
     """
     from nettime.motifs.compare import compare_motifs  # numba start-up only where compared
 
-    if tf not in planted:
-        raise FigureError(f"{where}: no planted motif for TF {tf!r} (planted: "
-                          f"{', '.join(sorted(planted))})")
-    matches = {t: compare_motifs(motif, planted[t]) for t in family_of(tf, planted, families)}
+    matches = {t: compare_motifs(motif, planted[t]) for t in family}
     best = min(matches, key=lambda t: (matches[t].q_value, matches[t].p_value, t != tf))
-    return {"planted_p_value": matches[tf].p_value, "planted_q_value": matches[tf].q_value,
+    own = matches.get(tf)
+    return {"planted_p_value": own.p_value if own else pd.NA,
+            "planted_q_value": own.q_value if own else pd.NA,
             "planted_best_tf": best, "planted_best_p_value": matches[best].p_value,
             "planted_best_q_value": matches[best].q_value}
 
@@ -120,7 +143,9 @@ def motif_numbers(files: Mapping[str, Any], params: Mapping[str, Any]
         ``conditions``: condition -> {``table``, ``sites_meme``, ``peaks_meme``}; on simulated
         data also ``planted``: {``meme``, ``world``}.
     params
-        ``models`` (condition -> model), ``split``, ``calls``, ``tomtom_threshold``.
+        ``models`` (condition -> model), ``split``, ``calls``, ``tomtom_threshold``; on
+        simulated data ``beyond_world_motifs``: TF -> its motif (JASPAR ID or MEME path) for
+        the TFs that the simulated world lacks (their planted family is chosen by it).
 
     Returns
     -------
@@ -134,8 +159,15 @@ def motif_numbers(files: Mapping[str, Any], params: Mapping[str, Any]
     """
     planted: dict[str, Motif] = {}
     families: dict[str, int] = {}
+    beyond_world: dict[str, Motif] = {}
     if "planted" in files:
         planted, families = planted_motifs(files["planted"])
+        if params.get("beyond_world_motifs"):
+            from nettime.sources.simulate.common import load_motif_table
+
+            beyond_world = load_motif_table(dict(params["beyond_world_motifs"]),
+                                            params["beyond_world_motifs"],
+                                            "the configuration's motifs")
     threshold = float(params["tomtom_threshold"])
     rows, motifs = [], {}
     for condition, paths in files["conditions"].items():
@@ -154,12 +186,15 @@ def motif_numbers(files: Mapping[str, Any], params: Mapping[str, Any]
         if planted:
             tf = split_condition(condition)[0]
             own = planted.get(tf)
+            try:
+                family = family_of(tf, planted, families, beyond_world.get(tf))
+            except FigureError as error:
+                raise FigureError(f"{files['planted']['meme']}: {error}") from None
             row.update(planted_tf=tf, planted_id=own.matrix_id if own else pd.NA,
-                       planted_family=",".join(family_of(tf, planted, families)))
+                       planted_family=",".join(family))
             for kind in DENOVO_SETS:
                 motif = motifs[condition][kind]
-                found = (compare_with_planted(motif, tf, planted, families,
-                                              str(files["planted"]["meme"]))
+                found = (compare_with_planted(motif, tf, planted, family)
                          if motif is not None else dict.fromkeys(
                              ["planted_p_value", "planted_q_value", "planted_best_tf",
                               "planted_best_p_value", "planted_best_q_value"], pd.NA))
