@@ -28,7 +28,7 @@ from nettime.cpu_env import CPU_ENV
 
 
 def measure(way: str, conditions: int, threads: int, batch: int, examples: int,
-            length: int) -> dict:
+            length: int, embedding_dim: int) -> dict:
     import numpy as np
     import torch
 
@@ -37,7 +37,7 @@ def measure(way: str, conditions: int, threads: int, batch: int, examples: int,
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = NetTIME(ModelConfig(n_features=8, embedding_dim=50, tf_table_size=256,
+    model = NetTIME(ModelConfig(n_features=8, embedding_dim=embedding_dim, tf_table_size=256,
                                 cell_table_size=64)).eval()
     x = np.random.default_rng(0).standard_normal((examples, length, 8)).astype(np.float32)
 
@@ -58,7 +58,7 @@ def measure(way: str, conditions: int, threads: int, batch: int, examples: int,
     start = time.perf_counter()
     run(examples)
     elapsed = time.perf_counter() - start
-    return {"way": way, "conditions": conditions, "threads": threads, "batch": batch,
+    return {"way": way, "conditions": conditions, "threads": threads, "batch": batch, "d": embedding_dim,
             "example_conditions_per_s": round(examples * conditions / elapsed, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
@@ -70,6 +70,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--examples", type=int, default=128, help="examples per measurement")
     parser.add_argument("--length", type=int, default=1000)
+    parser.add_argument("--embedding-dim", type=int, default=50,
+                        help="d (paper 50; the default configuration's demo 8)")
     args = parse_or_measure(parser, measure)
     if args is None:
         return
@@ -79,7 +81,8 @@ def main() -> None:
         for n in args.conditions:
             for way in ("alone", "shared"):
                 job = {"way": way, "conditions": n, "threads": threads, "batch": args.batch,
-                       "examples": args.examples, "length": args.length}
+                       "examples": args.examples, "length": args.length,
+                       "embedding_dim": args.embedding_dim}
                 done = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)],
                                       capture_output=True, text=True, check=True, env=env)
                 line = done.stdout.strip().splitlines()[-1]
