@@ -2,7 +2,9 @@
 
 Prediction needs no labels, so any TF the model knows can be paired with any cell type it
 knows, whether or not that condition was trained on or even measured. The output is a
-predictions file (:mod:`nettime.data.predictions`).
+predictions file (:mod:`nettime.data.predictions`). Conditions that read the same features (a
+cell type's, without motif channels) are predicted together: the part of the network that no
+embedding enters runs once per example for all of them (:func:`predict_shared`).
 """
 
 from __future__ import annotations
