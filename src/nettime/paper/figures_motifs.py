@@ -208,23 +208,23 @@ def planted_claims(numbers: pd.DataFrame) -> list[Claim]:
         best_q = _number(row.get("sites_planted_best_q_value"))
         holds = not math.isnan(best_q) and best_q < logos.PLANTED_Q
         recovered += holds
+        # A TF the simulated world lacks has no planted matrix of its own.
+        beyond = pd.isna(row["planted_id"])
         if math.isnan(best_q):
             measured = (f"no significant motif under predicted sites ({_count(row, 'sites')} "
                         "sequences)")
         else:
             own = ("no planted matrix of its own (a TF the simulated world lacks: it binds "
-                   "the sites of the family its motif is like)"
-                   if pd.isna(row["planted_id"]) else
+                   "the sites of the family its motif is like)" if beyond else
                    f"p={_number(row['sites_planted_p_value']):.2g}, "
                    f"q={_number(row['sites_planted_q_value']):.2g}")
             measured = (f"prediction {_motif_text(row, 'sites')} vs planted {tf} "
-                        f"({'none' if pd.isna(row['planted_id']) else row['planted_id']}): "
+                        f"({'none' if beyond else row['planted_id']}): "
                         f"{own}; best of family {row['planted_family']}: "
                         f"{row['sites_planted_best_tf']} q={best_q:.2g}")
         peaks_q = _number(row.get("peaks_planted_best_q_value"))
         measured += ("; ChIP-seq motif: " + (f"q={peaks_q:.2g}" if not math.isnan(peaks_q)
                                             else "none significant"))
-        beyond = pd.isna(row["planted_id"])
         target = (f"a planted motif of the family {tf} binds ({row['planted_family']})"
                   if beyond else f"the planted {tf} motif")
         p_value = row.get("sites_planted_best_p_value" if beyond else "sites_planted_p_value")
