@@ -24,9 +24,11 @@ def parse_or_measure(parser: argparse.ArgumentParser,
 
 
 def measure_in_child(script: str, job: Mapping[str, object],
-                     env: Mapping[str, str] | None = None) -> None:
-    """Run ``script --child JOB`` (``env``: its environment, default this one) and print the
-    last line it printed, its measurement."""
+                     env: Mapping[str, str] | None = None) -> dict:
+    """Run ``script --child JOB`` (``env``: its environment, default this one), print the
+    last line it printed, its measurement, and return that measurement."""
     done = subprocess.run([sys.executable, script, "--child", json.dumps(job)],
                           capture_output=True, text=True, check=True, env=env)
-    print(done.stdout.strip().splitlines()[-1], flush=True)
+    line = done.stdout.strip().splitlines()[-1]
+    print(line, flush=True)
+    return json.loads(line)

@@ -15,14 +15,11 @@ conditions.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
-import subprocess
-import sys
 import time
 
-from isolated import parse_or_measure
+from isolated import measure_in_child, parse_or_measure
 
 from nettime.cpu_env import CPU_ENV
 
@@ -83,12 +80,8 @@ def main() -> None:
                 job = {"way": way, "conditions": n, "threads": threads, "batch": args.batch,
                        "examples": args.examples, "length": args.length,
                        "embedding_dim": args.embedding_dim}
-                done = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)],
-                                      capture_output=True, text=True, check=True, env=env)
-                line = done.stdout.strip().splitlines()[-1]
-                print(line, flush=True)
-                rates.setdefault((threads, n), {})[way] = \
-                    json.loads(line)["example_conditions_per_s"]
+                measured = measure_in_child(__file__, job, env)
+                rates.setdefault((threads, n), {})[way] = measured["example_conditions_per_s"]
     for (threads, n), rate in rates.items():
         print(f"{threads} threads, {n} conditions: shared / alone = "
               f"{rate['shared'] / rate['alone']:.2f}")
