@@ -1,8 +1,9 @@
 """How much the base model learns per CPU-second: test auPRC against training CPU time.
 
 Trains the default configuration's base model (its spec from the registry) with one lever
-changed at a time (learning rate, width, batch, steps) on a finished default run's data sets,
-predicts the test split, and prints per setting: training steps and samples, training CPU
+changed at a time (learning rate, width, batch, steps, the share of bound samples, the seed,
+the motif channels of Seq+CT+TF) on a finished default run's data sets, predicts the test
+split, and prints per setting: training steps and samples, training CPU
 seconds (this process, one thread, the default jobs' setting), mean test auPRC at 1 bp over
 the base model's conditions, and its ratio to the best untrained score of each condition
 (``results/metrics/reference.test.tsv``: the DNase z-score, the sum of assays, the motif
@@ -10,7 +11,7 @@ channel) and to the oracle of the true binding. The loss and the architecture st
 
     snakemake --cores 2                       # the default run (data sets, reference table)
     python benchmarks/learning_curve.py       # every setting
-    python benchmarks/learning_curve.py --settings default lr3e-3
+    python benchmarks/learning_curve.py --settings default uniform seed2 uniform_seed2
 
 Each setting trains from scratch in its own folder under ``--out``; a finished one is not
 retrained (the training loop says "nothing to do"), so a killed study resumes.
@@ -30,6 +31,16 @@ import pandas as pd
 #: Setting -> changes to the base model's spec (sizes and budget are merged key by key).
 SETTINGS: dict[str, dict] = {
     "default": {},
+    "uniform": {"budget": {"bound_fraction": None}},
+    "seed2": {"seed": 2},
+    "uniform_seed2": {"seed": 2, "budget": {"bound_fraction": None}},
+    "seq_ct_tf": {"feature_set": "Seq+CT+TF"},
+    "seq_ct_tf_steps300": {"feature_set": "Seq+CT+TF",
+                           "budget": {"steps": 300, "eval_every": 100}},
+    "seq_ct_tf_steps600": {"feature_set": "Seq+CT+TF",
+                           "budget": {"steps": 600, "eval_every": 100}},
+    "uniform_seq_ct_tf_steps600": {"feature_set": "Seq+CT+TF", "budget": {
+        "steps": 600, "eval_every": 100, "bound_fraction": None}},
     "lr3e-3": {"budget": {"lr": 3e-3}},
     "lr1e-2": {"budget": {"lr": 1e-2}},
     "width16": {"sizes": {"embedding_dim": 16}},

@@ -170,6 +170,40 @@ def test_loader_order_without_shuffle_and_subsampling(built):
     assert set(first) == set(second)  # the subset is fixed, its order reshuffled
 
 
+def test_loader_bound_fraction_keeps_every_bound_sample_and_thins_the_rest(built):
+    path = built["paths"]["train"]
+    conditions, label_sets = ["TFA.c1", "TFB.c1", "TFA.c2"], ["conserved", "relaxed"]
+    with open_dataset(path) as data:
+        bound = {(e, c, s) for c, condition in enumerate(conditions)
+                 for s, label_set in enumerate(label_sets)
+                 for e in np.flatnonzero(data.read_labels(condition, label_set).any(axis=1))}
+        every = {(e, c, s) for e in range(data.n_examples) for c in range(3) for s in range(2)}
+
+    def one_pass(fraction: float | None) -> list[tuple[int, int, int]]:
+        loader = make_loader(path, FEATURE_SETS["Seq"], conditions, label_sets, ["TFA", "TFB"],
+                             ["c1", "c2"], batch_size=5, seed=4, block_examples=4,
+                             buffer_blocks=2, bound_fraction=fraction)
+        return [tuple(t) for b in loader for t in zip(b["example"].tolist(),
+                                                      b["condition"].tolist(),
+                                                      b["label_set"].tolist(), strict=True)]
+
+    unbound = every - bound
+    assert bound and unbound
+    # 90% bound: about len(bound) / 9 unbound samples are kept.
+    seen = one_pass(0.9)
+    assert len(seen) == len(set(seen))
+    assert bound <= set(seen) and set(seen) <= every
+    kept = set(seen) - bound
+    assert 0 < len(kept) < min(len(unbound), 2 * len(bound) / 9)
+    assert one_pass(0.9) == seen  # a fresh loader with the same seed: the same samples
+    # Too few unbound samples for the fraction: all are kept; None keeps every sample.
+    assert set(one_pass(len(bound) / len(every) / 2)) == every
+    assert set(one_pass(None)) == every
+    with pytest.raises(DataError, match="bound_fraction must be in"):
+        make_loader(path, FEATURE_SETS["Seq"], conditions, label_sets, ["TFA", "TFB"],
+                    ["c1", "c2"], 5, bound_fraction=1.0)
+
+
 def test_loader_rejects_unknown_conditions_and_features(built):
     path = built["paths"]["train"]
     with pytest.raises(DataError, match="no condition 'TFZ.c1'"):

@@ -52,6 +52,7 @@ def test_selectors_defaults_and_fine_tuning(project):
     ({"m": {"init": {"from": "ghost"}}}, "not another model"),
     ({"a": {"init": {"from": "b"}}, "b": {"init": {"from": "a"}}}, "cycle"),
     ({"m": {"budget": {"steps": None, "epochs": None}}}, "steps or epochs"),
+    ({"m": {"kind": "leopard", "budget": {"bound_fraction": 0.5}}}, "keeps its own"),
 ])
 def test_bad_specs_name_the_model_and_key(project, models, message):
     other = with_models(project, models)
@@ -59,6 +60,13 @@ def test_bad_specs_name_the_model_and_key(project, models, message):
     with pytest.raises(ConfigError, match=message) as error:
         model_specs(other)
     assert "models." in str(error.value)
+
+
+def test_a_default_bound_fraction_samples_nettime_models_only(project):
+    specs = model_specs(with_models(project, {"net": {}, "leo": {"kind": "leopard"}},
+                                    defaults={"budget": {"steps": 5, "bound_fraction": 0.5}}))
+    assert specs["net"].budget["bound_fraction"] == 0.5
+    assert specs["leo"].budget["bound_fraction"] is None
 
 
 def test_vocabularies_follow_the_fine_tuning_chain(project):

@@ -45,14 +45,24 @@ class SampleDataset(torch.utils.data.IterableDataset):
         subsample a multitask set to a single-task size); None uses every sample.
     block_examples
         Examples read per block (rounded up to whole HDF5 chunks).
+    bound_fraction
+        With ``shuffle``: keep every sample whose labels mark a bound base and a random share of
+        the others, so that bound samples make about this fraction of each buffer (when there
+        are enough unbound ones). None keeps every sample (the original's uniform sampling).
+        Where a condition's peaks cover a small share of the pooled examples, most uniform
+        samples have no bound base and teach the model little per step.
     """
 
     def __init__(self, path: str | os.PathLike[str], feature_set: FeatureSet,
                  conditions: Sequence[str], label_sets: Sequence[str],
                  tf_vocab: Sequence[str], cell_vocab: Sequence[str], batch_size: int,
                  shuffle: bool = True, seed: int = 0, num_samples: int | None = None,
-                 block_examples: int = 512, buffer_blocks: int = 4):
+                 block_examples: int = 512, buffer_blocks: int = 4,
+                 bound_fraction: float | None = None):
         super().__init__()
+        if bound_fraction is not None and not 0 < bound_fraction < 1:
+            raise DataError(f"bound_fraction must be in (0, 1) or None, got {bound_fraction}")
+        self.bound_fraction = bound_fraction
         self.path = str(path)
         self.feature_set = feature_set
         self.conditions = list(conditions)
@@ -151,6 +161,19 @@ class SampleDataset(torch.utils.data.IterableDataset):
         store["rows"] = cat([np.arange(a, b) for a, b in spans])
         return store
 
+    def _enrich(self, samples: np.ndarray, store: dict[str, Any],
+                rng: np.random.Generator) -> np.ndarray:
+        """The buffer's samples (int64 codes, in their shuffled order) with unbound ones thinned
+        so that bound samples make about ``bound_fraction`` of them."""
+        n_s = len(self.label_sets)
+        bound = store["labels"].any(axis=-1)[(samples % self.per_example) // n_s,
+                                             samples % n_s, samples // self.per_example]
+        n_bound = int(bound.sum())
+        wanted = n_bound * (1 - self.bound_fraction) / self.bound_fraction
+        keep_unbound = min(1.0, wanted / max(len(bound) - n_bound, 1))
+        # One draw per sample whatever is kept: the stream, hence a resumed run, stays the same.
+        return samples[bound | (rng.random(len(samples)) < keep_unbound)]
+
     def _batch(self, store: dict[str, Any], local: np.ndarray, cond: np.ndarray,
                lset: np.ndarray) -> dict[str, torch.Tensor]:
         n_assays = len(self.feature_set.assays)
@@ -198,6 +221,8 @@ class SampleDataset(torch.utils.data.IterableDataset):
                 if self.shuffle:
                     rng.shuffle(samples)
                 store = self._load(data, group)
+                if self.shuffle and self.bound_fraction is not None:
+                    samples = self._enrich(samples, store, rng)
                 local = samples // self.per_example
                 cond = (samples % self.per_example) // n_s
                 lset = samples % n_s
@@ -226,7 +251,8 @@ def make_loader(path: str | os.PathLike[str], feature_set: FeatureSet,
                 conditions: Sequence[str], label_sets: Sequence[str], tf_vocab: Sequence[str],
                 cell_vocab: Sequence[str], batch_size: int, shuffle: bool = True, seed: int = 0,
                 num_samples: int | None = None, num_workers: int = 0,
-                block_examples: int = 512, buffer_blocks: int = 4) -> torch.utils.data.DataLoader:
+                block_examples: int = 512, buffer_blocks: int = 4,
+                bound_fraction: float | None = None) -> torch.utils.data.DataLoader:
     """A torch DataLoader over :class:`SampleDataset` batches (see there for the arguments).
 
     Each batch is a dict: x float32 (B, L, K), y int64 (B, L), tf, cell, example, condition,
@@ -234,6 +260,6 @@ def make_loader(path: str | os.PathLike[str], feature_set: FeatureSet,
     """
     dataset = SampleDataset(path, feature_set, conditions, label_sets, tf_vocab, cell_vocab,
                             batch_size, shuffle, seed, num_samples, block_examples,
-                            buffer_blocks)
+                            buffer_blocks, bound_fraction)
     return torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=num_workers,
                                        persistent_workers=False)

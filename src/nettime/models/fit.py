@@ -95,7 +95,8 @@ def train_model(spec: ModelSpec, config: Mapping[str, Any], train_path: str | Pa
         sample_count = min(int(sample_count), n_train * 2 * len(spec.conditions))
     loader = make_loader(train_path, feature_set, spec.conditions, ["conserved", "relaxed"],
                          tf_names, cell_names, int(budget["batch_size"]), shuffle=True,
-                         seed=spec.seed, num_samples=sample_count)
+                         seed=spec.seed, num_samples=sample_count,
+                         bound_fraction=budget.get("bound_fraction"))
 
     def batches(epoch: int, start: int) -> Iterator[Mapping[str, torch.Tensor]]:
         loader.dataset.set_epoch(epoch)  # iter() right away: train() guards the RNG here

@@ -40,7 +40,7 @@ PAPER_SPEC: dict[str, Any] = {
     "sizes": {"embedding_dim": 50, "tf_table_size": 256, "cell_table_size": 64,
               "dropout": 0.1},
     "budget": {"steps": None, "epochs": 50, "batch_size": 1800, "eval_every": 500,
-               "lr": 1e-4, "valid_examples": None, "patience": None},
+               "lr": 1e-4, "valid_examples": None, "patience": None, "bound_fraction": None},
     "seed": 1,
     "predict": "trained",
     "options": {},
@@ -228,6 +228,13 @@ def model_specs(project: Project) -> dict[str, ModelSpec]:
             problems.append(Problem(project.config_path, "init must be 'scratch' or "
                                     "{from: <model>}", column=f"{where}.init"))
         budget = spec["budget"]
+        if spec["kind"] != "nettime" and budget.get("bound_fraction") is not None:
+            # The baselines keep their own samplers; a default meant for NetTIME skips them.
+            if "bound_fraction" in ((raw or {}).get("budget") or {}):
+                problems.append(Problem(project.config_path, "bound_fraction is a sampling of "
+                                        f"NetTIME models; kind {spec['kind']!r} keeps its own",
+                                        column=f"{where}.budget.bound_fraction"))
+            budget = {**budget, "bound_fraction": None}
         if budget.get("steps") is None and budget.get("epochs") is None:
             problems.append(Problem(project.config_path, "the budget needs steps or epochs",
                                     column=f"{where}.budget"))
