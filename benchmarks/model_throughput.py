@@ -3,10 +3,17 @@
 Each measurement runs in its own process so that its peak RSS is its own, with the environment
 the pipeline's training and prediction jobs set (``nettime.cpu_env``; ``--bare-env`` leaves it
 out; a variable already exported wins). Prints one line per measurement: mode, GRU
-implementation, threads, batch size, samples/s, peak RSS (MB).
+implementation, threads, batch size, samples/s, peak RSS (MB); then, per mode and thread count,
+each implementation's samples/s and peak RSS as ratios to ``plain``'s, measured in the same
+invocation.
 
-    python benchmarks/model_throughput.py                       # train + infer, defaults
-    python benchmarks/model_throughput.py --gru torch fused --threads 1 2
+GRU implementations: ``fused`` is the pipeline's (the recurrence of nettime.models.gru, and
+activations rebuilt in the backward pass); ``torch`` swaps in ``nn.GRU`` and keeps the
+rebuilding; ``plain`` is ``nn.GRU`` with every activation kept by autograd, the way the
+original implementation computes: the reference the ratios divide by.
+
+    python benchmarks/model_throughput.py                       # fused and plain, train + infer
+    python benchmarks/model_throughput.py --gru torch fused plain --threads 1 2
 
 Reference (the original implementation measured on 2 CPU cores): 6.4-6.7 training samples/s at
 batch 64 with 3.3 GB peak RSS; prediction ~20 samples/s; evaluation 1,650 samples in 4 min 15 s
@@ -39,6 +46,7 @@ def measure(mode: str, gru: str, threads: int, batch: int, steps: int, length: i
                                 cell_table_size=64)).to(dev)
     for block in model.blocks:
         block.fused_gru = gru == "fused"
+    model.recompute_activations = gru != "plain"
     x = torch.randn(batch, length, 8, device=dev)
     y = (torch.rand(batch, length, device=dev) < 0.1).long()
     tf = torch.randint(0, 22, (batch,), device=dev)
@@ -87,7 +95,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modes", nargs="+", default=["train", "infer"],
                         choices=["train", "infer", "infer_bf16", "train_amp", "infer_amp"])
-    parser.add_argument("--gru", nargs="+", default=["fused"], choices=["fused", "torch"])
+    parser.add_argument("--gru", nargs="+", default=["fused", "plain"],
+                        choices=["fused", "torch", "plain"])
     parser.add_argument("--threads", nargs="+", type=int, default=[2])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=3, help="timed steps after one warm-up")
@@ -100,13 +109,26 @@ def main() -> None:
     if args is None:
         return
     env = {**CPU_ENV, **os.environ} if args.pipeline_env else None
+    results = {}
     for mode in args.modes:
         for gru in args.gru:
             for threads in args.threads:
-                measure_in_child(__file__, {"mode": mode, "gru": gru, "threads": threads,
-                                            "batch": args.batch, "steps": args.steps,
-                                            "length": args.length, "device": args.device},
-                                 env)
+                results[mode, gru, threads] = measure_in_child(
+                    __file__, {"mode": mode, "gru": gru, "threads": threads, "batch": args.batch,
+                               "steps": args.steps, "length": args.length,
+                               "device": args.device}, env)
+    if "plain" not in args.gru or len(args.gru) < 2:
+        return
+    print("\nagainst plain (nn.GRU, every activation kept), same invocation:")
+    print(f"{'mode':<10s} {'threads':>7s} {'gru':<6s} {'samples/s ratio':>15s} "
+          f"{'peak RSS ratio':>14s}")
+    for (mode, gru, threads), result in results.items():
+        reference = results[mode, "plain", threads]
+        if gru == "plain":
+            continue
+        print(f"{mode:<10s} {threads:>7d} {gru:<6s} "
+              f"{result['samples_per_s'] / reference['samples_per_s']:>15.2f} "
+              f"{result['peak_rss_mb'] / reference['peak_rss_mb']:>14.2f}")
 
 
 if __name__ == "__main__":
