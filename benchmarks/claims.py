@@ -4,8 +4,8 @@ For each seed, clones the repository at one commit into ``--out``/seed<N> (kept,
 study resumes where it stopped), runs the default configuration with the claims budgets laid
 over it (``config/claims/config.yaml`` and ``config/claims/seed<N>.yaml``), and records the run's
 wall and CPU time. Then prints, per claim of ``results/findings.tsv``, each seed's verdict,
-``holds`` and p-value, and whether the verdict is the same under every seed: the table of
-``docs/claims.md``.
+``holds`` and p-value, and whether the verdict is the same under every seed (a verdict that
+changes with the seed is not resolved at that budget).
 
     python benchmarks/claims.py --seeds 1 2 3          # every seed, one after the other
     python benchmarks/claims.py --seeds 2 --cores 2    # one more seed (others are reused)
