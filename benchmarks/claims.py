@@ -44,6 +44,8 @@ def run_seed(seed: int, commit: str, out: Path, cores: int) -> dict:
         record = json.loads(record_path.read_text())
         if record["rc"] == 0:
             return record
+    # A run that finishes an interrupted one times only its own part: the record says so.
+    resumed = (work / "claims_run.log").exists()
     configs = ["config/config.yaml", "config/claims/config.yaml", f"config/claims/seed{seed}.yaml"]
     env = {**os.environ, "PYTHONPATH": str(work / "src")}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -58,7 +60,8 @@ def run_seed(seed: int, commit: str, out: Path, cores: int) -> dict:
     sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=work, capture_output=True,
                          text=True, check=True).stdout.strip()
     record = {"seed": seed, "commit": sha, "cpu": cpu_model(), "cores": cores,
-              "rc": run.returncode, "wall_s": round(time.perf_counter() - start),
+              "rc": run.returncode, "resumed": resumed,
+              "wall_s": round(time.perf_counter() - start),
               "cpu_s": round((after.ru_utime - before.ru_utime)
                              + (after.ru_stime - before.ru_stime))}
     record_path.write_text(json.dumps(record, indent=1) + "\n")
@@ -111,8 +114,9 @@ def main() -> None:
         for seed in args.seeds:
             print(f"seed {seed}: running in {args.out / f'seed{seed}'} ...", flush=True)
             record = run_seed(seed, commit, args.out, args.cores)
+            part = " (the part after a restart)" if record.get("resumed") else ""
             print(f"seed {seed}: exit {record['rc']}, {record['wall_s']} s wall, "
-                  f"{record['cpu_s']} s CPU, commit {record['commit']}, {record['cpu']}, "
+                  f"{record['cpu_s']} s CPU{part}, commit {record['commit']}, {record['cpu']}, "
                   f"{record['cores']} cores", flush=True)
     table = verdict_table(args.out, args.seeds)
     if table.empty:
