@@ -107,7 +107,7 @@ def test_planned_figures_name_every_model_and_file_they_read(tiny):
                                                            for p in paths(v)]
         for path in paths(plan.files):
             # Not acquired files (a planted motif), nor the reference table every figure reads.
-            if path.startswith("results/") and "/reference." not in path:
+            if path.startswith("results/") and "/reference" not in path:
                 assert path.split("/")[2] in plan.models, (plan.name, path)
     assert families(project)["JUNB"] == "JUN"
 

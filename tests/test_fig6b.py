@@ -56,6 +56,11 @@ def test_plan_reads_the_tables_of_the_configured_conditions(tiny):
     assert plan.files["conditions"]["FOXA2.A549"]["table"] == (
         "results/motifs/new_FOXA2_A549/train/FOXA2.A549.tsv")
     assert plan.files["planted"]["meme"] == "resources/simulated/motifs/planted.meme"
+    # Its TSV carries the reference scores of the new conditions too, from their own table.
+    assert plan.files["reference"] == {"supervised": "results/metrics/reference.test.tsv",
+                                       "new": "results/metrics/reference_new.test.tsv"}
+    assert plan_figures(tiny)["fig7_crf"][1].files["reference"] == {
+        "supervised": "results/metrics/reference.test.tsv"}
     assert "the engine that made each motif is named" in figure.caption.format(**plan.params)
     builtin = plan_figures(with_motifs(tiny, engine="builtin"))["fig6b_motifs"]
     assert "reimplemented in nettime" in figure.caption.format(**builtin[1].params)

@@ -141,6 +141,22 @@ def test_numbers_equal_those_recorded(built):
         assert_same_numbers(pd.read_csv(RECORDED / Path(path).name, sep="\t"), measured, path)
 
 
+def test_reference_rows_are_those_of_the_figures_own_conditions(built):
+    """A figure that names its conditions carries the reference scores of those alone; the new
+    conditions' scores come from their own table (Fig 6a shows only new conditions)."""
+    for name in FIGURES[1:]:
+        table = pd.read_csv(built / "results/figures" / f"{name}.tsv", sep="\t")
+        numbers = table[table["reference"].isna()]
+        if "condition" not in numbers or numbers["condition"].isna().all():
+            continue
+        shown = set(numbers["condition"].dropna())
+        assert set(table.loc[table["reference"].notna(), "condition"]) <= shown, name
+    fig6a = pd.read_csv(built / "results/figures/fig6a_new_conditions.tsv", sep="\t")
+    sheet = pd.read_csv(built / "config/tiny/conditions.tsv", sep="\t").query("panel == 'new'")
+    new = set(sheet["tf"] + "." + sheet["cell_type"])
+    assert set(fig6a.loc[fig6a["reference"].notna(), "condition"]) == new
+
+
 def test_a_rerun_does_nothing(built):
     again = snakemake(built, "-n", *TARGETS)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -195,7 +211,8 @@ def test_a_new_row_reruns_only_its_own_work(built):
     assert run.returncode == 0, run.stderr[-3000:]
     counts, models = planned(run)
     assert not {"simulate_world", "simulate_cell", "examples", "inpeak_signal",
-                "signal_tracks"} & set(counts)
+                "signal_tracks", "reference_scores"} & set(counts)
+    assert counts["reference_scores_new"] == 1
     assert counts["simulate_condition"] == 2 and counts["labels"] == 2
     trained = {m for m in models if m.startswith("new_")}
     assert trained == {f"new_{c}{s}" for c in ("ATF3_K562", "ATF3_A549", "FOXA2_A549")

@@ -108,6 +108,9 @@ FILES: dict[str, tuple[str, str]] = {
     "reference_metrics": ("results/metrics/reference.{split}.tsv",
                           "auPRC of the untrained scores (DNase, assays, motif) and, on "
                           "simulated data, of the true binding, per condition"),
+    "new_reference_metrics": ("results/metrics/reference_new.{split}.tsv",
+                              "the same for the new conditions (apart, so that adding one "
+                              "redraws only the figures that show new conditions)"),
     "figure_pdf": ("results/figures/{name}.pdf", "a figure"),
     "figure_tsv": ("results/figures/{name}.tsv", "the numbers a figure shows"),
     "findings": ("results/findings.tsv", "the paper's claims judged on this run"),

@@ -12,7 +12,7 @@ from nettime.models.registry import (
     training_settings,
     vocabularies,
 )
-from nettime.paper.experiments import supervised_conditions
+from nettime.paper.experiments import new_conditions, supervised_conditions
 from nettime.paper.figures import caption, model_registry, plan_figures, plan_record
 from nettime.paper.transfer import new_section, new_targets, tuned_name
 from nettime.sources.simulate.portal import portal_json_paths
@@ -48,6 +48,7 @@ def _load():
 PROJECT, USER_MODELS, MODELS, FIGURES = _load()
 SOURCE = PROJECT.source
 CONDITIONS = PROJECT.condition_names()
+NEW_CONDITIONS = new_conditions(PROJECT)
 CELL_ASSAYS = list(
     zip(PROJECT.cell_features["cell_type"], PROJECT.cell_features["assay"])
 )
@@ -277,10 +278,12 @@ def new_condition_files(split="test"):
     return files
 
 
-def reference_inputs(wildcards):
-    """The data a split's reference scores read: the supervised conditions' labels, their cell
-    types' tracks and their TFs' motif tracks; on simulated data their true sites."""
-    conditions = supervised_conditions(PROJECT)
+def reference_inputs(wildcards, conditions=None):
+    """The data a split's reference scores read: the conditions' labels (by default the
+    supervised ones), their cell types' tracks and their TFs' motif tracks; on simulated data
+    their true sites."""
+    if conditions is None:
+        conditions = supervised_conditions(PROJECT)
     pairs = [split_condition(c) for c in conditions]
     cells = {cell for _, cell in pairs}
     files = input_files(layout.path("data_set", split=wildcards.split), conditions)
@@ -298,6 +301,11 @@ def reference_inputs(wildcards):
     if SOURCE == "simulated":
         out["sites"] = [layout.path("simulated_sites", condition=c) for c in conditions]
     return out
+
+
+def new_reference_inputs(wildcards):
+    """:func:`reference_inputs` of the new conditions."""
+    return reference_inputs(wildcards, NEW_CONDITIONS)
 
 
 # ---- figures ---------------------------------------------------------------------------------

@@ -114,7 +114,7 @@ rule summarize_metrics:
 rule reference_scores:
     # What each supervised condition's inputs score untrained (and, simulated, the true
     # binding): the level a model must beat before any of its verdicts means something. New
-    # conditions are left out, so that adding one redraws no figure of the panel.
+    # conditions have their own table (below), so that adding one redraws no figure of the panel.
     input:
         unpack(reference_inputs),
     output:
@@ -131,5 +131,27 @@ rule reference_scores:
         runtime=60,
     params:
         conditions=supervised_conditions(PROJECT),
+    script:
+        "../scripts/reference_scores.py"
+
+
+rule reference_scores_new:
+    # The same for the new conditions; only the figures that show them read it.
+    input:
+        unpack(new_reference_inputs),
+    output:
+        table=layout.path("new_reference_metrics", split="{split}"),
+    log:
+        layout.log("metrics/reference_new.{split}"),
+    benchmark:
+        layout.benchmark("reference_scores_new/{split}")
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        conditions=NEW_CONDITIONS,
     script:
         "../scripts/reference_scores.py"

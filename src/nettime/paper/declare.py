@@ -66,6 +66,9 @@ class Figure:
         ``claims(plan, numbers) -> rows`` of the findings table.
     table_caption
         When given, the TSV is shown in the report as a table with this caption.
+    shows_new_conditions
+        Whether its conditions may include the new ones: its TSV then also carries their
+        reference scores (a table of their own, which only such figures read).
     """
 
     key: str
@@ -76,6 +79,7 @@ class Figure:
     models: Callable[[Project], dict[str, dict[str, Any]]] = lambda project: {}
     claims: Callable[[FigurePlan, pd.DataFrame], list[Claim]] = lambda plan, numbers: []
     table_caption: str | None = None
+    shows_new_conditions: bool = False
 
 
 def probability_metrics(model: str) -> str:

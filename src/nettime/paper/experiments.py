@@ -75,11 +75,17 @@ def training_variant_model(experiments: Mapping[str, Any], mode: str) -> str:
 #: conditions are left out of the transfer experiments' pretrained models only; ``new``
 #: conditions are beyond the panel (transfer to new TFs and cell types).
 SUPERVISED_PANELS = ("train", "heldout")
+NEW_PANEL = "new"
 
 
 def supervised_conditions(project: Project) -> list[str]:
     """The conditions of the supervised panels."""
     return project.condition_names(SUPERVISED_PANELS)
+
+
+def new_conditions(project: Project) -> list[str]:
+    """The conditions beyond the panel (TFs or cell types no supervised condition has)."""
+    return project.condition_names([NEW_PANEL])
 
 
 def panel_conditions(project: Project, panel: Mapping[str, Any], where: str) -> list[str]:

@@ -34,6 +34,7 @@ from nettime.layout import FIGURE_SPLIT
 from nettime.models.registry import ModelSpec, model_specs
 from nettime.paper import draw, findings
 from nettime.paper.declare import Claim, Figure, FigurePlan
+from nettime.paper.experiments import new_conditions
 from nettime.paper.figures_baselines import FIG3B, FIG3C, FIG4_5, TABLE4_1
 from nettime.paper.figures_dream import FIG3D
 from nettime.paper.figures_motifs import FIG6B
@@ -62,14 +63,19 @@ REFERENCE_FILES = "reference"
 def plan_figures(project: Project) -> dict[str, tuple[Figure, FigurePlan]]:
     """Every figure file this configuration makes: name -> (declaration, plan).
 
-    Every figure but the reference itself also reads the reference table
-    (``files["reference"]``): its TSV carries the untrained scores of its conditions beside its
+    Every figure but the reference itself also reads the reference tables
+    (``files["reference"]``: the supervised conditions', and for a figure that shows new
+    conditions theirs too): its TSV carries the untrained scores of its conditions beside its
     own numbers (:func:`draw_figure`)."""
     out: dict[str, tuple[Figure, FigurePlan]] = {}
-    reference = layout.path("reference_metrics", split=FIGURE_SPLIT)
+    supervised = {"supervised": layout.path("reference_metrics", split=FIGURE_SPLIT)}
+    with_new = {**supervised,
+                "new": layout.path("new_reference_metrics", split=FIGURE_SPLIT)}
+    any_new = bool(new_conditions(project))
     for figure in FIGURES:
         for plan in figure.plan(project):
             if figure is not REFERENCE:
+                reference = with_new if figure.shows_new_conditions and any_new else supervised
                 plan = replace(plan, files={**plan.files, REFERENCE_FILES: reference})
             out[plan.name] = (figure, plan)
     return out
@@ -129,7 +135,8 @@ def draw_figure(key: str, files: Mapping[str, Any], params: Mapping[str, Any], p
     numbers = figure_by_key(key).draw(files, params, pdf, tsv)
     if reference is None:
         return numbers
-    table = pd.read_csv(reference, sep="\t")
+    tables = list(reference.values()) if isinstance(reference, Mapping) else [reference]
+    table = pd.concat([pd.read_csv(path, sep="\t") for path in tables], ignore_index=True)
     table = table[(table["metric"] == "auprc") & (table["resolution"] == 1)]
     # The figure's conditions: those named anywhere in its numbers (a condition or a group
     # column), else every condition (a figure of summaries only).

@@ -261,4 +261,4 @@ against the target motif (scored in a search of the target together with the JAS
 CORE collection); below each logo its best JASPAR match. {engine_text} The TSV gives each
 motif's consensus, E-value, site count and best JASPAR match, and TOMTOM's p-, E- and q-value
 of the pair{planted_text}.""",
-    plan=_plan, draw=logos.draw_motif_logos, claims=_claims)
+    plan=_plan, draw=logos.draw_motif_logos, claims=_claims, shows_new_conditions=True)

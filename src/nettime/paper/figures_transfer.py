@@ -253,4 +253,4 @@ procedure from a model trained with no embeddings (the paper's control) and with
 embeddings (the thesis's). Bars: mean test auPRC at 1 bp (± SEM); one-sided Wilcoxon
 p-values.""",
     plan=_plan_fig6a, draw=draw.draw_transfer, models=new_condition_models,
-    claims=_claims_fig6a)
+    claims=_claims_fig6a, shows_new_conditions=True)
