@@ -10,9 +10,13 @@ invocation.
 GRU implementations: ``fused`` is the pipeline's (the recurrence of nettime.models.gru, and
 activations rebuilt in the backward pass); ``torch`` swaps in ``nn.GRU`` and keeps the
 rebuilding; ``plain`` is ``nn.GRU`` with every activation kept by autograd, the way the
-original implementation computes: the reference the ratios divide by.
+original implementation computes: the reference the ratios divide by. ``convs`` runs only the
+network's four convolutions (forward, and in training their backward) at the same shapes: the
+arithmetic that every implementation of this architecture does the same way. Its rate over
+plain's is the most any implementation could gain on the same arithmetic, were everything but
+the convolutions free (the ``bound`` column).
 
-    python benchmarks/model_throughput.py                       # fused and plain, train + infer
+    python benchmarks/model_throughput.py                       # fused, plain, convs; train + infer
     python benchmarks/model_throughput.py --gru torch fused plain --threads 1 2
 
 Reference (the original implementation measured on 2 CPU cores): 6.4-6.7 training samples/s at
@@ -47,6 +51,8 @@ def measure(mode: str, gru: str, threads: int, batch: int, steps: int, length: i
     for block in model.blocks:
         block.fused_gru = gru == "fused"
     model.recompute_activations = gru != "plain"
+    if gru == "convs":
+        return _measure_convs(model, mode, threads, batch, steps, length, dev)
     x = torch.randn(batch, length, 8, device=dev)
     y = (torch.rand(batch, length, device=dev) < 0.1).long()
     tf = torch.randint(0, 22, (batch,), device=dev)
@@ -76,6 +82,37 @@ def measure(mode: str, gru: str, threads: int, batch: int, steps: int, length: i
                                                         enabled=amp or bf16):
                 torch.softmax(model(x, tf, cell).float(), dim=-1)[..., 1].cpu()
 
+    return _timed(step, mode, gru, threads, batch, steps, length, dev)
+
+
+def _measure_convs(model, mode: str, threads: int, batch: int, steps: int, length: int,
+                   dev) -> dict:
+    """The network's convolutions alone: (B, 2H, L) in, forward and (training) backward with
+    the gradients of their inputs and weights, as in a training step."""
+    import torch
+
+    convs = [conv for block in model.blocks for conv in (block.conv1, block.conv2)]
+    x = torch.randn(batch, convs[0].in_channels, length, device=dev,
+                    requires_grad=mode.startswith("train"))
+
+    def step() -> None:
+        if mode.startswith("train"):
+            for conv in convs:
+                out = conv(x)
+                out.backward(torch.ones_like(out))
+        else:
+            with torch.inference_mode():
+                for conv in convs:
+                    conv(x)
+
+    return _timed(step, mode, "convs", threads, batch, steps, length, dev)
+
+
+def _timed(step, mode: str, gru: str, threads: int, batch: int, steps: int, length: int,
+           dev) -> dict:
+    """Samples/s of ``step`` after one warm-up step, and this process's peak RSS."""
+    import torch
+
     step()  # warm-up: allocator, oneDNN primitives
     if dev.type == "cuda":
         torch.cuda.synchronize()
@@ -87,7 +124,7 @@ def measure(mode: str, gru: str, threads: int, batch: int, steps: int, length: i
     elapsed = time.perf_counter() - start
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"mode": mode, "gru": gru, "threads": threads, "batch": batch, "length": length,
-            "device": device, "samples_per_s": round(batch * steps / elapsed, 2),
+            "device": dev.type, "samples_per_s": round(batch * steps / elapsed, 2),
             "peak_rss_mb": round(rss_mb)}
 
 
@@ -95,8 +132,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modes", nargs="+", default=["train", "infer"],
                         choices=["train", "infer", "infer_bf16", "train_amp", "infer_amp"])
-    parser.add_argument("--gru", nargs="+", default=["fused", "plain"],
-                        choices=["fused", "torch", "plain"])
+    parser.add_argument("--gru", nargs="+", default=["fused", "plain", "convs"],
+                        choices=["fused", "torch", "plain", "convs"])
     parser.add_argument("--threads", nargs="+", type=int, default=[2])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=3, help="timed steps after one warm-up")
@@ -124,11 +161,15 @@ def main() -> None:
           f"{'peak RSS ratio':>14s}")
     for (mode, gru, threads), result in results.items():
         reference = results[mode, "plain", threads]
-        if gru == "plain":
+        if gru in ("plain", "convs"):
             continue
         print(f"{mode:<10s} {threads:>7d} {gru:<6s} "
               f"{result['samples_per_s'] / reference['samples_per_s']:>15.2f} "
               f"{result['peak_rss_mb'] / reference['peak_rss_mb']:>14.2f}")
+        if (mode, "convs", threads) in results:
+            bound = results[mode, "convs", threads]["samples_per_s"] / reference["samples_per_s"]
+            print(f"{mode:<10s} {threads:>7d} {'bound':<6s} {bound:>15.2f} "
+                  f"{'':>14s}  (convolutions alone: the most the same arithmetic allows)")
 
 
 if __name__ == "__main__":
