@@ -58,6 +58,25 @@ def test_each_reference_is_the_auprc_of_its_raw_score(data):
     assert values["oracle"] == pytest.approx(auprc(oracle, y))
 
 
+def test_a_subset_of_examples_scores_only_those(data):
+    kept = np.zeros(N, dtype=bool)
+    kept[[1, 4, 5, 9]] = True
+    table = reference_scores(data["root"] / "test", "test", ["JUND.K562"],
+                             {"JUND.K562": data["sites"]}, progress=False, examples_kept=kept)
+    values = table.set_index("method")["value"]
+    y = data["labels"][kept]
+    with open_dataset(data["root"] / "test") as stored:
+        dnase, h3 = (stored.read_signal("K562", a)[kept] for a in ("DNase", "H3K27ac"))
+        motif = stored.read_motifs("JUND")[kept].max(-1)
+    assert values["assays_sum"] == pytest.approx(auprc((dnase + h3).astype(np.float16), y))
+    assert values["motif"] == pytest.approx(auprc(motif.astype(np.float16), y))
+    assert values["motif"] != pytest.approx(
+        reference_scores(data["root"] / "test", "test", ["JUND.K562"], progress=False)
+        .set_index("method").loc["motif", "value"])
+    # The true site lies in example 2, which is left out: the oracle scores 0 everywhere.
+    assert values["oracle"] == pytest.approx(auprc(np.zeros(y.shape, np.float16), y))
+
+
 def test_without_motif_channels_or_sites_those_rows_are_absent(data):
     table = reference_scores(data["root"] / "test", "test", ["JUND.K562"], progress=False)
     assert set(table["method"]) == {"dnase", "assays_sum", "motif"}

@@ -264,6 +264,27 @@ def test_chromatin_signal_is_higher_at_open_elements(sim):
     assert means[is_open].mean() > 5 * means[~is_open].mean()
 
 
+def test_accessibility_peaks_around_bound_sites(sim):
+    """Within open elements, DNase is higher beside a bound site than 300+ bp from any."""
+    elements = pd.read_csv(sim / "truth" / "elements.tsv", sep="\t")
+    binding = pd.read_csv(sim / "truth" / "binding.tsv.gz", sep="\t")
+    bound = binding[binding["cell_type"] == "HepG2"]
+    near, far = [], []
+    with pyBigWig.open(str(sim / "features" / "HepG2.DNase.bigWig")) as bw:
+        for chrom, start, end in elements.loc[elements["open_HepG2"] > 0,
+                                              ["chrom", "start", "end"]].itertuples(index=False):
+            values = np.nan_to_num(np.asarray(bw.values(chrom, int(start), int(end))))
+            centres = ((bound["start"] + bound["end"]) // 2)[
+                (bound["chrom"] == chrom) & (bound["start"] >= start) & (bound["end"] <= end)]
+            distance = np.full(values.size, np.inf)
+            for centre in centres - start:
+                distance = np.minimum(distance, np.abs(np.arange(values.size) - centre))
+            near.append(values[(distance >= 20) & (distance < 60)])  # beside the footprint
+            far.append(values[distance >= 300])
+    near_mean, far_mean = np.concatenate(near).mean(), np.concatenate(far).mean()
+    assert near_mean > 1.5 * far_mean, (near_mean, far_mean)
+
+
 def test_chromosome_split_gives_nonempty_sets(sim, project):
     peaks = pd.concat([_read_peaks(p) for p in sorted((sim / "peaks").glob("*.gz"))])
     for split in ("train", "valid", "test"):

@@ -80,7 +80,8 @@ def read_true_sites(path: PathLike) -> dict[str, tuple[np.ndarray, np.ndarray, n
 def reference_scores(data: PathLike, split: str, conditions: Sequence[str],
                      true_sites: Mapping[str, PathLike] | None = None,
                      label_set: str = "conserved", block_size: int = 1024,
-                     progress: bool = True) -> pd.DataFrame:
+                     progress: bool = True, examples_kept: np.ndarray | None = None
+                     ) -> pd.DataFrame:
     """auPRC at 1 bp of each reference score of each condition (see the module docstring).
 
     Parameters
@@ -91,6 +92,9 @@ def reference_scores(data: PathLike, split: str, conditions: Sequence[str],
         Conditions ``TF.cell`` with labels in the data set.
     true_sites
         Condition -> its true sites BED (simulated source): adds the ``oracle`` rows.
+    examples_kept
+        bool (n_examples,): score only these examples (all when None), e.g. the examples
+        around the peaks of a few conditions.
 
     Returns
     -------
@@ -121,18 +125,21 @@ def reference_scores(data: PathLike, split: str, conditions: Sequence[str],
                 curves["oracle"] = metrics.PRAccumulator()
             for start in range(0, dataset.n_examples, block_size):
                 stop = min(start + block_size, dataset.n_examples)
-                y = dataset.read_labels(condition, label_set, start, stop)
-                signals = {a: dataset.read_signal(cell, a, start, stop) for a in present}
+                rows_kept = slice(None) if examples_kept is None else examples_kept[start:stop]
+                y = dataset.read_labels(condition, label_set, start, stop)[rows_kept]
+                signals = {a: dataset.read_signal(cell, a, start, stop)[rows_kept]
+                           for a in present}
                 if open_assay:
                     curves["dnase"].add(signals[open_assay].astype(np.float16), y)
                 if present:
                     total = np.sum([signals[a] for a in present], axis=0)
                     curves["assays_sum"].add(total.astype(np.float16), y)
                 if "motif" in curves:
-                    motif = dataset.read_motifs(tf, start, stop).max(axis=-1)
+                    motif = dataset.read_motifs(tf, start, stop)[rows_kept].max(axis=-1)
                     curves["motif"].add(motif.astype(np.float16), y)
                 if sites is not None:
-                    oracle = _oracle_blocks(sites, examples, dataset.length, start, stop)
+                    oracle = _oracle_blocks(sites, examples, dataset.length, start,
+                                            stop)[rows_kept]
                     curves["oracle"].add(oracle.astype(np.float16), y)
             for method, curve in curves.items():
                 rows.append((REFERENCE_MODEL, condition, split, method, 1, "auprc",

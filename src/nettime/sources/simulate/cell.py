@@ -25,6 +25,9 @@ from nettime.sources.simulate.common import (
 # ---------------------------------------------------------------------------------------------
 # stage 3: one cell type's chromatin features
 
+#: Width (bp) of the DNase/ATAC hypersensitive site around a bound site.
+DHS_WIDTH = 200
+
 
 def _bump(n: int) -> np.ndarray:
     """float64 (n,): a smooth bump (raised cosine) peaking at 1."""
@@ -34,7 +37,12 @@ def _bump(n: int) -> np.ndarray:
 def _signal_track(assay: str, size: int, elements: pd.DataFrame, bound: pd.DataFrame,
                   blacklist: pd.DataFrame, gaps: pd.DataFrame, rng: np.random.Generator
                   ) -> np.ndarray:
-    """float64 (size // BIN,): one assay's signal on one chromosome, in BIN-bp bins."""
+    """float64 (size // BIN,): one assay's signal on one chromosome, in BIN-bp bins.
+
+    ``elements`` has the chromosome's elements (``start``, ``end``, ``type``, ``open``: the
+    openness in this cell type); ``bound`` one row per site bound in this cell type
+    (``start``, ``end``, ``occupancy``: the largest of the TFs that bind it).
+    """
     n_bins = size // BIN
     # Background in 100-bp blocks, mostly zero: few runs, so small bigWig files.
     coarse = np.round(rng.gamma(0.25, 0.3, -(-n_bins // 10)) * 5) / 5
@@ -63,9 +71,19 @@ def _signal_track(assay: str, size: int, elements: pd.DataFrame, bound: pd.DataF
         lo, hi = max(lo, 0), min(hi, n_bins)
         track[lo:hi] += height * _bump(hi - lo) * rng.lognormal(0, 0.1, hi - lo)
     if assay in ("DNase", "ATAC") and len(bound):
+        starts = bound["start"].to_numpy() // BIN
+        ends = -(-bound["end"].to_numpy() // BIN)
+        # Hypersensitive sites: binding clears nucleosomes from a few hundred bp around a bound
+        # site, so accessibility peaks there rather than spreading evenly over the element (on
+        # real data a TF's peaks sit on DNase peaks of about this width).
+        half = DHS_WIDTH // BIN // 2
+        for s, e, occupancy in zip(starts, ends, bound["occupancy"].to_numpy(), strict=True):
+            centre = (s + e) // 2
+            lo, hi = max(centre - half, 0), min(centre + half, n_bins)
+            track[lo:hi] += ((1.5 + 4.5 * occupancy) * _bump(hi - lo)
+                             * rng.lognormal(0, 0.1, hi - lo))
         # Footprints: the bound motif is protected, its flanks are hypersensitive.
-        for s, e in zip(bound["start"].to_numpy() // BIN, -(-bound["end"].to_numpy() // BIN),
-                        strict=True):
+        for s, e in zip(starts, ends, strict=True):
             track[max(s - 2, 0):s] *= 1.3
             track[e:e + 2] *= 1.3
             track[s:e] *= 0.3
@@ -133,7 +151,9 @@ def simulate_cell(outdir: str | os.PathLike[str], cell_type: str, assays: Sequen
         elements["open"] = openness
         binding = sort_bed(pd.concat([state.binding(tf, cell_type, openness=openness)
                                       for tf in state.tfs], ignore_index=True))
-    bound = binding.drop_duplicates(["chrom", "start"])
+    # One row per bound site, with the largest occupancy of the TFs that bind it.
+    bound = (binding.groupby(["chrom", "start", "end"], as_index=False, sort=False)["occupancy"]
+             .max())
     blacklist = read_bed3(out / "genome" / "blacklist.bed")
     gaps = read_bed3(out / "truth" / "gaps.bed")
     for assay in assays:

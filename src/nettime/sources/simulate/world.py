@@ -10,7 +10,8 @@ The biology, in brief: elements (promoters, enhancers) are open in some cell typ
 TFs bind planted sites of their motif family inside open elements, with a probability set by the
 motif's strength, a TF x cell-type preference and a TF x element-type preference; some TFs also
 bind without a motif (tethered to other TFs' sites) in one cell type; strong motif instances are
-also planted in closed chromatin (decoys) and never bound.
+also planted in closed chromatin (decoys) and never bound. A cell type's accessibility (stage 3)
+covers its open elements and peaks in a hypersensitive site around each bound site.
 """
 
 from __future__ import annotations
