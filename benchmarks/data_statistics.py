@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -188,6 +189,8 @@ def main() -> None:
     parser.add_argument("--per-condition", action="store_true",
                         help="also print every condition's row (and every pool's)")
     args = parser.parse_args()
+    if args.pool_size < 1 or args.pools < 1:
+        parser.error(f"--pool-size ({args.pool_size}) and --pools ({args.pools}) must be >= 1")
     fmt = {"float_format": lambda v: f"{v:.3f}"}
     rows = []
     for data in args.data:
@@ -198,6 +201,9 @@ def main() -> None:
         rows.append(summary(table, f"{data}, every example"))
         pools = family_pools(list(table.index), tuple(args.family), args.pool_size, args.pools,
                              args.seed)
+        if not pools:
+            print(f"{data}: fewer than {args.pool_size} conditions of "
+                  f"{', '.join(args.family)}; no pooled row", file=sys.stderr)
         pooled = []
         for pool in pools:
             kept = examples_around(data, pool)
