@@ -28,6 +28,15 @@ def test_importing_cpu_env_does_not_load_torch():
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.parametrize("module", ["nettime.models.fit", "nettime.models.prediction",
+                                    "nettime.baselines.leopard", "nettime.baselines.deepbind"])
+def test_model_job_modules_do_not_load_pandas_or_jsonschema(module):
+    # ~0.25 CPU-s of each model job's start (benchmarks/job_startup.py); they need neither.
+    code = f"import sys, {module}; print(sorted({{'pandas', 'jsonschema'}} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("script", ["train_model.py", "predict.py"])
 def test_job_scripts_set_the_env_before_any_other_import(script):
     body = ast.parse((SCRIPTS / script).read_text()).body

@@ -23,10 +23,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import pandas as pd
 import yaml
 
 from nettime.inputs import (
@@ -41,6 +39,11 @@ from nettime.inputs import (
     read_text,
     shown,
 )
+
+# pandas and jsonschema load only where a sheet is read or a configuration checked: the
+# model jobs, which import this module for its names, never need them.
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA_DIR_ENV = "NETTIME_SCHEMAS"
 CONDITION_SEPARATOR = "."
@@ -204,6 +207,8 @@ def validate_config(config: dict[str, Any], path: str = "config/config.yaml",
     ConfigError
         With one :class:`Problem` per violation.
     """
+    import jsonschema
+
     if lines is None:
         lines = parse_yaml(text, path)[1] if text else {}
     schema = load_schema("config")
@@ -317,6 +322,9 @@ def read_sheet(path: str, schema_name: str) -> tuple[pd.DataFrame, list[Problem]
     problems
         One per violation; empty when the sheet is valid.
     """
+    import jsonschema
+    import pandas as pd
+
     schema = load_schema(schema_name)
     try:
         raw_lines = [line.removesuffix("\r") for line in read_text(path).split("\n")]

@@ -18,10 +18,12 @@ import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
+
+if TYPE_CHECKING:  # only annotations here: the model jobs that import this never load it
+    import jsonschema
 
 #: Where a value given as ``snakemake --config key=value`` comes from, in messages.
 COMMAND_LINE = "command line (--config)"

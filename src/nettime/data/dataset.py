@@ -30,15 +30,17 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h5py
 import numpy as np
-import pandas as pd
 
 from nettime.config import schema_defaults, split_condition
 from nettime.data.genome import one_hot
 from nettime.files import DataError
+
+if TYPE_CHECKING:  # loaded by `examples` alone: model jobs never need it
+    import pandas as pd
 
 LABEL_SETS = ("conserved", "relaxed")
 
@@ -188,6 +190,8 @@ class DataSet:
 
     def examples(self) -> pd.DataFrame:
         """Coordinates of every example: columns chrom, start, end."""
+        import pandas as pd
+
         return pd.DataFrame({"chrom": _strings(self._h5["chrom"][:]),
                              "start": self._h5["start"][:], "end": self._h5["end"][:]})
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyfaidx
 
 from nettime.files import DataError
 from nettime.motifs.shuffle import N_CODE, encode
+
+if TYPE_CHECKING:  # loaded by the functions that make frames: model jobs never need it
+    import pandas as pd
 
 
 def encode_sequence(sequence: str | bytes) -> np.ndarray:
@@ -74,6 +76,8 @@ def read_blacklist(path: str | os.PathLike[str], chrom_sizes: Mapping[str, int])
     pandas.DataFrame
         Columns chrom (str), start, end (int64), sorted.
     """
+    import pandas as pd
+
     rows = []
     with open(path) as handle:
         for number, line in enumerate(handle, start=1):
@@ -104,6 +108,8 @@ def split_regions(chrom_sizes: Mapping[str, int], chromosomes: Iterable[str],
     pandas.DataFrame
         Columns chrom, start, end (int64), sorted, disjoint.
     """
+    import pandas as pd
+
     rows = []
     for chrom in chromosomes:
         if chrom not in chrom_sizes:
