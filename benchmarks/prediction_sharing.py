@@ -21,7 +21,7 @@ import time
 
 from isolated import measure_in_child, parse_or_measure
 
-from nettime.cpu_env import CPU_ENV
+from nettime.cpu_env import job_env
 
 
 def measure(way: str, conditions: int, threads: int, batch: int, examples: int,
@@ -72,7 +72,7 @@ def main() -> None:
     args = parse_or_measure(parser, measure)
     if args is None:
         return
-    env = {**CPU_ENV, **os.environ}
+    env = {**job_env(), **os.environ}
     rates: dict[tuple[int, int], dict[str, float]] = {}
     for threads in args.threads:
         for n in args.conditions:

@@ -3,6 +3,15 @@
 import os
 import sys
 
+from nettime.cpu_env import CpuEnvError, set_cpu_env
+
+# Before numpy or torch loads, here or in any job (jobs inherit this environment): OpenMP wait
+# policy, huge pages, and the same kernels on every x86-64 CPU with AVX2 (nettime.cpu_env).
+try:
+    set_cpu_env()
+except CpuEnvError as error:
+    sys.exit(f"Invalid environment: {error}")
+
 from nettime import layout
 from nettime.config import ConfigError, load_project, split_condition
 from nettime.data.dataset import feature_sets_from_config, input_files

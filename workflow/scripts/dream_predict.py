@@ -1,7 +1,7 @@
 """Rule `dream_predict`: a model's probabilities over the genome-wide tiles, by its own
 predictor, reduced to block maxima condition by condition."""
 
-# Before torch loads: OpenMP wait policy and huge-page allocations (see nettime.cpu_env).
+# Before torch loads: OpenMP wait policy, huge pages, portable kernels (nettime.cpu_env).
 from nettime.cpu_env import set_cpu_env
 
 set_cpu_env()

@@ -1,6 +1,6 @@
 """Rules `predict` and `predict_variant`: a model's probabilities on a split."""
 
-# Before torch loads: OpenMP wait policy and huge-page allocations (see nettime.cpu_env).
+# Before torch loads: OpenMP wait policy, huge pages, portable kernels (nettime.cpu_env).
 from nettime.cpu_env import set_cpu_env
 
 set_cpu_env()

@@ -1,7 +1,7 @@
 """Rule `train_model`: train or fine-tune one registry model (a killed job resumes from the
 checkpoint it left)."""
 
-# Before torch loads: OpenMP wait policy and huge-page allocations (see nettime.cpu_env).
+# Before torch loads: OpenMP wait policy, huge pages, portable kernels (nettime.cpu_env).
 from nettime.cpu_env import set_cpu_env
 
 set_cpu_env()
