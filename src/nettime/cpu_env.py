@@ -17,8 +17,8 @@ value the user has exported already is left alone.
   kernels, its convolutions (oneDNN) and matrix products (MKL), and numpy's loops and matrix
   products (OpenBLAS) use their AVX2 code on every such CPU, AVX-512 ones included. Each library
   otherwise picks the widest instructions the CPU has, and sums in another order there;
-  training amplifies those last-bit differences until a model's auPRC moves by a few hundredths
-  and a close verdict flips. With one code path, a run gives the same numbers on any of these
+  training amplifies those last-bit differences into another model, and a close verdict can
+  flip. With one code path, a run gives the same numbers on any of these
   machines (at the same thread counts), so verdicts do not depend on the CPU.
   ``NETTIME_CPU_KERNELS=native`` leaves the libraries their own choice: faster on some CPUs
   with AVX-512 (``benchmarks/model_throughput.py --kernels portable native`` measures it),
