@@ -7,6 +7,11 @@ genome and data-set modules, which it shares with the evaluation jobs, imported 
 level). Prints the median over
 ``--repeats`` interlaced runs and the ratio, with the CPU model.
 
+Then the parts of a model job's start-up, each in fresh interpreters: the interpreter alone,
+``import torch``, the training module, and the training module with a first optimiser step
+(``torch.optim`` imports ``torch._dynamo`` on an optimiser's first use, so every training job
+pays for it once, before its first batch).
+
     python benchmarks/job_startup.py --repeats 7
 """
 
@@ -26,6 +31,15 @@ JOB_MODULES = {
     "predict (NetTIME)": "nettime.models.prediction",
     "train/predict (Leopard-style)": "nettime.baselines.leopard",
     "train/predict (DeepBind-style)": "nettime.baselines.deepbind",
+}
+#: The parts of a training job's start-up, each measured on its own.
+STARTUP_PARTS = {
+    "interpreter alone": "pass",
+    "import torch": "import torch",
+    "import nettime.models.fit": "import nettime.models.fit",
+    "  + first Adam step": ("import nettime.models.fit, torch; "
+                            "p = torch.zeros(1, requires_grad=True); p.sum().backward(); "
+                            "torch.optim.Adam([p]).step()"),
 }
 #: Loaded first in the comparison arm: what the model jobs' modules leave to the functions that
 #: read sheets, check configurations and make data frames.
@@ -57,6 +71,13 @@ def main() -> None:
             loaded.append(import_cpu_seconds(f"{eager}; import {module}"))
         a, b = statistics.median(plain), statistics.median(loaded)
         print(f"{label:34} {a:10.2f} {b:26.2f} {a / b:6.2f}")
+    print(f"\n{'start-up of a training job':34} {'CPU s':>10}")
+    seconds: dict[str, list[float]] = {label: [] for label in STARTUP_PARTS}
+    for _ in range(args.repeats):
+        for label, statement in STARTUP_PARTS.items():
+            seconds[label].append(import_cpu_seconds(statement))
+    for label, values in seconds.items():
+        print(f"{label:34} {statistics.median(values):10.2f}")
 
 
 if __name__ == "__main__":
